@@ -1,0 +1,49 @@
+# Denpasar Check-in: the two commands a newcomer needs (`make run`, `make test`) and a few helpers.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The embedded mode is a developer's laptop: DEBUG on unless the caller says otherwise.
+export DEBUG ?= true
+
+.PHONY: run test bench lint messages check-deploy clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed-run $@
+
+## run: install, migrate, load demo data on an empty database, serve on http://$(HOST):$(PORT)
+run: $(VENV)/.installed-run
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "Denpasar Check-in is serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## test: install dev dependencies and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## bench: the load benchmark; writes bench/results/latest.json
+bench: $(VENV)/.installed-dev
+	$(PY) -m bench $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+
+## messages: recompile the translations after editing locale/*/LC_MESSAGES/django.po
+messages: $(VENV)/.installed-run
+	$(PY) manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

@@ -1,0 +1,260 @@
+"""Django admin for offices, entrances, staff, officer assignments, occupancy and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from denpasar_checkin.nik import nik_hash, nik_hash_candidates, nik_mask, nik_validate
+
+from .admin_scoping import OfficeScopedAdminMixin
+from .models import AuditEvent, Entrance, Office, OfficeOccupancy, OfficerAssignment, Staff
+from .services import entrance_code_rotate, office_save
+
+# --- Shared pieces: read-only admins and the write-only NIK field (screening's admin uses them too) -------------
+
+
+class ReadOnlyAdminMixin:
+    """Rows written only by services (scans, visits, audit): admins may look, never add, edit or delete."""
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
+        return False
+
+
+class WriteOnlyTextInput(forms.TextInput):
+    """A text box that never renders a value: a NIK typed in is not sent back to the browser, not even on error."""
+
+    def format_value(self, value: Any) -> None:
+        return None
+
+
+class NikFormMixin(forms.ModelForm):
+    """A write-only `nik` field that fills the model's nik_hash and nik_masked; blank keeps an existing NIK.
+
+    The form keeps the validated NIK only in cleaned_data; the model sees its hash and mask.
+    """
+
+    nik = forms.CharField(
+        label=_("NIK"),
+        required=False,
+        max_length=32,
+        widget=WriteOnlyTextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "size": 20}),
+        help_text=_("16 digits. Stored only as a keyed hash and a masked copy; leave blank to keep the current NIK."),
+    )
+
+    def clean_nik(self) -> str:
+        raw = self.cleaned_data.get("nik") or ""
+        if not raw.strip() and self.instance.pk is not None:
+            return ""
+        # nik_validate's messages are lazy translations and never contain the NIK itself.
+        return nik_validate(raw)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        nik = cleaned.get("nik")
+        if nik and self.nik_taken(nik, hash_candidates=nik_hash_candidates(nik)):
+            self.add_error("nik", ValidationError(self.nik_taken_message, code="nik_taken"))
+        return cleaned
+
+    nik_taken_message = _("This NIK is already registered.")
+
+    def nik_taken(self, nik: str, *, hash_candidates: list[str]) -> bool:
+        others = self._meta.model._default_manager.filter(nik_hash__in=hash_candidates)
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        return others.exists()
+
+    def save(self, commit: bool = True) -> models.Model:
+        nik = self.cleaned_data.get("nik")
+        if nik:
+            self.instance.nik_hash = nik_hash(nik)
+            self.instance.nik_masked = nik_mask(nik)
+        return super().save(commit)
+
+
+# --- Staff --------------------------------------------------------------------------------------------------------
+
+
+class StaffForm(NikFormMixin):
+    nik_taken_message = _("This office already has a staff member with this NIK.")
+
+    class Meta:
+        model = Staff
+        fields = ["office", "name", "nip", "active"]
+
+    def nik_taken(self, nik: str, *, hash_candidates: list[str]) -> bool:
+        office = self.cleaned_data.get("office") if "office" in self.fields else None
+        office_id = office.pk if office is not None else self.instance.office_id
+        if office_id is None:
+            # A roster row of an office being created: nobody can be on that roster yet.
+            return False
+        others = Staff.objects.filter(office_id=office_id, nik_hash__in=hash_candidates)
+        if self.instance.pk is not None:
+            others = others.exclude(pk=self.instance.pk)
+        return others.exists()
+
+
+class StaffInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        # The database refuses one NIK twice on a roster; say so on the form instead of failing on save.
+        seen: set[str] = set()
+        for form in self.forms:
+            if not form.has_changed() or self._should_delete_form(form):
+                continue
+            nik = form.cleaned_data.get("nik")
+            if not nik:
+                continue
+            if nik in seen:
+                form.add_error("nik", ValidationError(StaffForm.nik_taken_message, code="nik_taken"))
+            seen.add(nik)
+
+
+class StaffInline(admin.TabularInline):
+    model = Staff
+    form = StaffForm
+    formset = StaffInlineFormSet
+    fields = ["name", "nip", "nik", "nik_masked", "active"]
+    readonly_fields = ["nik_masked"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Staff)
+class StaffAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
+    office_path = "office"
+    form = StaffForm
+    list_display = ["name", "office", "nip", "nik_masked", "active"]
+    list_filter = [("office", admin.RelatedOnlyFieldListFilter), "active"]
+    list_select_related = ["office"]
+    search_fields = ["name", "nip"]
+    fields = ["office", "name", "nip", "nik", "nik_masked", "active", "created_at"]
+    readonly_fields = ["nik_masked", "created_at"]
+
+
+# --- Offices and entrances ----------------------------------------------------------------------------------------
+
+
+class EntranceInline(admin.TabularInline):
+    model = Entrance
+    fields = ["name", "code", "active", "live_qr"]
+    readonly_fields = ["code"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Office)
+class OfficeAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
+    office_path = "id"
+    list_display = ["name", "sector", "capacity", "occupancy_display", "opening_hours"]
+    list_filter = ["sector"]
+    list_select_related = ["occupancy"]
+    search_fields = ["name", "address"]
+    fields = ["name", "address", "sector", "capacity", "opens_at", "closes_at", "deny_staff_when_full", "created_at"]
+    readonly_fields = ["created_at"]
+    inlines = [EntranceInline, StaffInline]
+
+    @admin.display(description=_("inside / capacity"))
+    def occupancy_display(self, office: Office) -> str:
+        try:
+            inside = office.occupancy.inside
+        except OfficeOccupancy.DoesNotExist:
+            inside = 0
+        return f"{inside} / {office.capacity}"
+
+    @admin.display(description=_("opening hours"), ordering="opens_at")
+    def opening_hours(self, office: Office) -> str:
+        return f"{office.opens_at:%H:%M}–{office.closes_at:%H:%M}"
+
+    def save_model(self, request: HttpRequest, obj: Office, form: forms.ModelForm, change: bool) -> None:
+        # Through the service, so a new office gets its occupancy counter in the same transaction.
+        office_save(office=obj)
+
+
+@admin.register(Entrance)
+class EntranceAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
+    office_path = "office"
+    list_display = ["name", "office", "active", "live_qr", "code_rotated_at"]
+    list_filter = [("office", admin.RelatedOnlyFieldListFilter), "active", "live_qr"]
+    list_select_related = ["office"]
+    search_fields = ["name", "office__name"]
+    fields = ["office", "name", "active", "live_qr", "code", "poster_url", "code_rotated_at", "created_at"]
+    readonly_fields = ["code", "poster_url", "code_rotated_at", "created_at"]
+    actions = ["rotate_code"]
+
+    @admin.display(description=_("poster URL"))
+    def poster_url(self, entrance: Entrance) -> str:
+        return entrance.url if entrance.pk else "—"
+
+    @admin.action(description=_("Rotate QR code"), permissions=["change"])
+    def rotate_code(self, request: HttpRequest, queryset: QuerySet[Entrance]) -> None:
+        count = 0
+        for entrance in queryset.select_related("office"):
+            entrance_code_rotate(entrance=entrance, actor=request.user)
+            count += 1
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d entrance has a new QR code; its old posters no longer work.",
+                "%(count)d entrances have a new QR code; their old posters no longer work.",
+                count,
+            )
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+# --- Assignments, occupancy, audit --------------------------------------------------------------------------------
+
+
+@admin.register(OfficerAssignment)
+class OfficerAssignmentAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
+    office_path = "office"
+    list_display = ["user", "office", "created_at"]
+    list_filter = [("office", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["user", "office"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "office__name"]
+
+    def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any):
+        if db_field.name == "user":
+            # Only accounts that can log in to the admin or the door console are worth assigning.
+            kwargs["queryset"] = get_user_model()._default_manager.filter(is_active=True, is_staff=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(OfficeOccupancy)
+class OfficeOccupancyAdmin(OfficeScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    office_path = "office_id"
+    list_display = ["office", "staff_inside", "visitors_inside", "inside", "updated_at"]
+    list_select_related = ["office"]
+    search_fields = ["office__name"]
+    ordering = ["office__name"]
+
+    @admin.display(description=_("inside"))
+    def inside(self, occupancy: OfficeOccupancy) -> int:
+        return occupancy.inside
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(OfficeScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    office_path = "office"
+    list_display = ["created_at", "action", "actor", "office", "object_type", "object_id"]
+    list_filter = ["action", ("office", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_select_related = ["actor", "office"]
+    search_fields = ["action", "object_type", "object_id", "actor__username"]
+    date_hierarchy = "created_at"

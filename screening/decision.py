@@ -1,0 +1,178 @@
+"""The pure admit/deny decision: health snapshot, person kind, policy and entrance state in, a Decision out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Colour(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    BLACK = "black"
+    UNKNOWN = "unknown"
+
+
+class Outcome(StrEnum):
+    ADMITTED = "admitted"
+    PENDING = "pending"
+    DENIED = "denied"
+
+
+class PublicOutcome(StrEnum):
+    ADMITTED = "admitted"
+    SEE_OFFICER = "see_officer"
+    DENIED = "denied"
+
+
+class Reason(StrEnum):
+    OK = "ok"
+    CAPACITY_FULL = "capacity_full"
+    NOT_VACCINATED = "not_vaccinated"
+    PARTIALLY_VACCINATED = "partially_vaccinated"
+    ISOLATION = "isolation"
+    STATUS_UNKNOWN = "status_unknown"
+    ENTRANCE_CLOSED = "entrance_closed"
+    ALREADY_INSIDE = "already_inside"
+    CHECKED_OUT = "checked_out"
+    SEE_OFFICER = "see_officer"
+
+
+class CaseStatus(StrEnum):
+    NONE = "none"
+    POSITIVE = "positive"
+    CLOSE_CONTACT = "close_contact"
+
+
+class PersonKind(StrEnum):
+    STAFF = "staff"
+    VISITOR = "visitor"
+
+
+HEALTH_REASONS: frozenset[Reason] = frozenset(
+    {Reason.NOT_VACCINATED, Reason.PARTIALLY_VACCINATED, Reason.ISOLATION, Reason.STATUS_UNKNOWN}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class HealthSnapshot:
+    found: bool  # in the registry and the name matches; anything else is indistinguishable from "not found"
+    doses: int = 0
+    last_dose_on: date | None = None
+    case_status: CaseStatus = CaseStatus.NONE
+    case_reported_on: date | None = None
+    isolated_until: date | None = None
+    exemption_until: date | None = None
+
+    @classmethod
+    def unknown(cls) -> HealthSnapshot:
+        return cls(found=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    min_doses_for_green: int = 2  # 3 when a booster is required
+    unknown_status_denies: bool = False
+    isolation_days: int = 10
+    deny_staff_when_full: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EntranceState:
+    active: bool = True
+    code_valid: bool = True  # False for a retired or expired poster code
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    outcome: Outcome
+    reason: Reason
+    colour: Colour
+    alert: bool = False
+
+    @property
+    def admitted(self) -> bool:
+        return self.outcome == Outcome.ADMITTED
+
+    @property
+    def is_health_based(self) -> bool:
+        return self.reason in HEALTH_REASONS
+
+    def public(self) -> tuple[PublicOutcome, Reason]:
+        """What an anonymous caller may see: health results collapse into one answer so a NIK leaks nothing."""
+        if self.admitted:
+            return PublicOutcome.ADMITTED, Reason.OK
+        # A pending decision always needs the officer, so it is hidden the same way even without a health reason.
+        if self.is_health_based or self.outcome == Outcome.PENDING:
+            return PublicOutcome.SEE_OFFICER, Reason.SEE_OFFICER
+        return PublicOutcome.DENIED, self.reason
+
+
+def _isolation_end(snapshot: HealthSnapshot, *, policy: Policy) -> date | None:
+    if snapshot.isolated_until is not None:
+        return snapshot.isolated_until
+    if snapshot.case_reported_on is not None:
+        return snapshot.case_reported_on + timedelta(days=policy.isolation_days)
+    return None
+
+
+def health_colour(snapshot: HealthSnapshot, *, policy: Policy, today: date) -> Colour:
+    if not snapshot.found:
+        return Colour.UNKNOWN
+    if snapshot.case_status in (CaseStatus.POSITIVE, CaseStatus.CLOSE_CONTACT):
+        end = _isolation_end(snapshot, policy=policy)
+        # A case with no dates at all is treated as still isolating: admitting a positive case is the costly error.
+        if end is None or today <= end:
+            return Colour.BLACK
+    if snapshot.doses >= policy.min_doses_for_green:
+        return Colour.GREEN
+    if snapshot.doses >= 1:
+        return Colour.YELLOW
+    return Colour.RED
+
+
+def screening_decide(
+    *,
+    snapshot: HealthSnapshot,
+    kind: PersonKind,
+    policy: Policy,
+    entrance: EntranceState,
+    today: date,
+) -> Decision:
+    """Screen one person; staff and visitors alike (capacity is a separate step, see capacity_decision)."""
+    colour = health_colour(snapshot, policy=policy, today=today)
+    # Checked first so a retired poster answers the same for everyone; the colour is kept for the officer's log.
+    if not entrance.active or not entrance.code_valid:
+        return Decision(Outcome.DENIED, Reason.ENTRANCE_CLOSED, colour)
+    match colour:
+        case Colour.BLACK:
+            return Decision(Outcome.DENIED, Reason.ISOLATION, colour, alert=True)
+        case Colour.RED:
+            exempt = snapshot.exemption_until is not None and snapshot.exemption_until >= today
+            return Decision(Outcome.PENDING if exempt else Outcome.DENIED, Reason.NOT_VACCINATED, colour)
+        case Colour.YELLOW:
+            return Decision(Outcome.PENDING, Reason.PARTIALLY_VACCINATED, colour)
+        case Colour.UNKNOWN:
+            outcome = Outcome.DENIED if policy.unknown_status_denies else Outcome.PENDING
+            return Decision(outcome, Reason.STATUS_UNKNOWN, colour)
+        case _:
+            return Decision(Outcome.ADMITTED, Reason.OK, colour)
+
+
+def capacity_decision(
+    *,
+    decision: Decision,
+    kind: PersonKind,
+    policy: Policy,
+    inside: int,
+    effective_capacity: int,
+) -> Decision:
+    """Apply the occupancy limit to an admitted decision; the atomic gate enforces the same rule in SQL."""
+    if not decision.admitted or inside < effective_capacity:
+        return decision
+    # Staff must still reach their desks when the office is full; the door screen shows it as over capacity.
+    if kind == PersonKind.STAFF and not policy.deny_staff_when_full:
+        return decision
+    return Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)

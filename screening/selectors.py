@@ -1,0 +1,163 @@
+"""Read side of screening: the current policy and restriction level, effective capacity, and status lookup."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from denpasar_checkin.safe_cache import cache_get_many, cache_set
+
+from .decision import CaseStatus, HealthSnapshot, Policy
+from .models import HealthStatus, RestrictionLevel, ScreeningPolicy
+from .names import names_match
+
+STATUS_CACHE_TTL = 6 * 3600
+STATUS_MISSING_TTL = 300  # unknown people are retried sooner: they may be imported any minute
+SETTINGS_CACHE_TTL = 60
+POLICY_KEY = "screening:policy:v1"
+
+
+def status_cache_key(nik_hash: str) -> str:
+    return f"hs:v1:{nik_hash}"
+
+
+def level_cache_key(day: datetime.date) -> str:
+    return f"screening:level:v1:{day.isoformat()}"
+
+
+@dataclass(frozen=True, slots=True)
+class LevelInfo:
+    level: int
+    name: str
+    pct_kritikal: int
+    pct_esensial: int
+    pct_non_esensial: int
+
+    def percentage_for(self, sector: str) -> int:
+        return {"kritikal": self.pct_kritikal, "esensial": self.pct_esensial}.get(sector, self.pct_non_esensial)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningContext:
+    """Everything the decision and the gate need that is not about the person; read in one cache round trip."""
+
+    policy: Policy
+    level: LevelInfo
+
+
+def effective_capacity(*, capacity: int, percentage: int) -> int:
+    """floor(capacity x percentage / 100), in integers so no float rounds the wrong way."""
+    return capacity * percentage // 100
+
+
+def _level_from_db(day: datetime.date) -> LevelInfo:
+    row = (
+        RestrictionLevel.objects.filter(effective_from__lte=day)
+        .order_by("-effective_from")
+        .values("level", "name", "pct_kritikal", "pct_esensial", "pct_non_esensial")
+        .first()
+    )
+    if row is None:  # only if an admin deleted every level: behave as "no restriction"
+        return LevelInfo(0, "", 100, 100, 100)
+    return LevelInfo(**row)
+
+
+def _policy_from_db() -> dict:
+    row = (
+        ScreeningPolicy.objects.filter(pk=1)
+        .values("require_booster", "unknown_status_denies", "isolation_days")
+        .first()
+    )
+    return row or {"require_booster": False, "unknown_status_denies": False, "isolation_days": 10}
+
+
+def _policy_from_row(row: dict) -> Policy:
+    return Policy(
+        min_doses_for_green=3 if row["require_booster"] else 2,
+        unknown_status_denies=row["unknown_status_denies"],
+        isolation_days=row["isolation_days"],
+    )
+
+
+def status_record_from_row(row: HealthStatus) -> dict:
+    """The cached form of a registry row: small, JSON-friendly, with the name kept for matching."""
+
+    def iso(value: datetime.date | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "name": row.name,
+        "doses": row.doses,
+        "last_dose_on": iso(row.last_dose_on),
+        "case_status": row.case_status,
+        "case_reported_on": iso(row.case_reported_on),
+        "isolated_until": iso(row.isolated_until),
+        "exemption_until": iso(row.exemption_until),
+    }
+
+
+def snapshot_from_record(record: dict | None, *, name: str) -> HealthSnapshot:
+    """A registry record is only used when the given name matches; otherwise the status is unknown."""
+    if not record or record.get("missing") or not names_match(name, record["name"]):
+        return HealthSnapshot.unknown()
+
+    def day(value: str | None) -> datetime.date | None:
+        return datetime.date.fromisoformat(value) if value else None
+
+    return HealthSnapshot(
+        found=True,
+        doses=record["doses"],
+        last_dose_on=day(record["last_dose_on"]),
+        case_status=CaseStatus(record["case_status"]),
+        case_reported_on=day(record["case_reported_on"]),
+        isolated_until=day(record["isolated_until"]),
+        exemption_until=day(record["exemption_until"]),
+    )
+
+
+def screening_context_and_status(
+    *, nik_hash: str | None, name: str, today: datetime.date
+) -> tuple[ScreeningContext, HealthSnapshot]:
+    """Policy, restriction level and the person's status: one cache round trip, the database only on a miss.
+
+    Runs before the check-in transaction so no lock is ever held while waiting on the cache or registry.
+    """
+    keys = [POLICY_KEY, level_cache_key(today)]
+    if nik_hash:
+        keys.append(status_cache_key(nik_hash))
+    cached = cache_get_many(keys)
+
+    policy_row = cached.get(POLICY_KEY)
+    if policy_row is None:
+        policy_row = _policy_from_db()
+        cache_set(POLICY_KEY, policy_row, SETTINGS_CACHE_TTL)
+    level = cached.get(level_cache_key(today))
+    if level is None:
+        level = _level_from_db(today)
+        cache_set(level_cache_key(today), level, SETTINGS_CACHE_TTL)
+
+    snapshot = HealthSnapshot.unknown()
+    if nik_hash:
+        record = cached.get(status_cache_key(nik_hash))
+        if record is None:
+            record = status_record_fetch(nik_hash=nik_hash)
+        snapshot = snapshot_from_record(record, name=name)
+    return ScreeningContext(policy=_policy_from_row(policy_row), level=level), snapshot
+
+
+def status_record_fetch(*, nik_hash: str) -> dict:
+    """Registry row for a NIK hash (or a 'missing' marker), stored in the cache for the next scan."""
+    row = HealthStatus.objects.filter(nik_hash=nik_hash).first()
+    if row is None:
+        record = {"missing": True}
+        cache_set(status_cache_key(nik_hash), record, STATUS_MISSING_TTL)
+    else:
+        record = status_record_from_row(row)
+        cache_set(status_cache_key(nik_hash), record, STATUS_CACHE_TTL)
+    return record
+
+
+def restriction_level_current(*, today: datetime.date | None = None) -> LevelInfo:
+    return _level_from_db(today or timezone.localdate())

@@ -1,0 +1,63 @@
+"""Races for the last places, on PostgreSQL with real threads: the gate never over-admits."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+
+from offices.models import OfficeOccupancy
+from tests.factories import EntranceFactory, HealthStatusFactory, OfficeFactory, nik_make
+from visitors.models import ScanEvent, Visit
+from visitors.services import visit_checkin
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("require_postgres")]
+
+# PostgreSQL's default max_connections is 100; the test database and the pool must both fit under it.
+WORKERS = 40
+
+
+def _race(calls: list[dict]) -> list:
+    start = threading.Barrier(min(len(calls), WORKERS))
+
+    def one(kwargs: dict):
+        try:
+            # Fewer workers than calls: the later calls start as soon as a worker frees up.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                start.wait(timeout=10)
+            return visit_checkin(**kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        return list(pool.map(one, calls))
+
+
+def test_hundred_people_race_for_ten_places():
+    office = OfficeFactory(capacity=10)
+    entrance = EntranceFactory(office=office)
+    for n in range(100):
+        HealthStatusFactory(nik=nik_make(n), name=f"Orang {n}", doses=2)
+    results = _race([{"entrance_code": entrance.code, "nik": nik_make(n), "name": f"Orang {n}"} for n in range(100)])
+
+    assert sum(r.outcome == "admitted" for r in results) == 10
+    assert sum(r.reason == "capacity_full" for r in results) == 90
+    occupancy = OfficeOccupancy.objects.get(office=office)
+    assert occupancy.visitors_inside == 10
+    assert Visit.objects.filter(office=office, checked_out_at__isnull=True).count() == 10
+    assert ScanEvent.objects.count() == 100
+
+
+def test_one_person_racing_twenty_times_gets_one_visit():
+    entrance = EntranceFactory()
+    HealthStatusFactory(nik=nik_make(500), name="Satu Orang", doses=2)
+    results = _race([{"entrance_code": entrance.code, "nik": nik_make(500), "name": "Satu Orang"}] * 20)
+
+    assert all(r.outcome == "admitted" for r in results)
+    assert Visit.objects.count() == 1
+    assert len({r.visit_id for r in results}) == 1
+    assert ScanEvent.objects.count() == 1
+    assert OfficeOccupancy.objects.get(office=entrance.office).visitors_inside == 1

@@ -1,0 +1,210 @@
+"""People who scan, their visits, every scan event, and remembered devices."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from offices.models import Entrance, Office
+
+
+class Person(models.Model):
+    nik_hash = models.CharField(_("NIK hash"), max_length=80, unique=True, editable=False)
+    nik_encrypted = models.TextField(_("encrypted NIK"), editable=False)
+    nik_masked = models.CharField(_("NIK"), max_length=16, editable=False)
+    name = models.CharField(_("name"), max_length=200)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen at"), null=True, blank=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.nik_masked})"
+
+
+class VisitKind(models.TextChoices):
+    STAFF = "staff", _("Staff")
+    VISITOR = "visitor", _("Visitor")
+
+
+class ClosedBy(models.TextChoices):
+    PERSON = "person", _("Person")
+    OFFICER = "officer", _("Officer")
+    SYSTEM = "system", _("System")
+
+
+class Visit(models.Model):
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="visits", verbose_name=_("person"))
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="visits", verbose_name=_("office"))
+    entrance_in = models.ForeignKey(
+        Entrance, on_delete=models.PROTECT, related_name="visits_in", verbose_name=_("entrance in")
+    )
+    entrance_out = models.ForeignKey(
+        Entrance,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits_out",
+        verbose_name=_("entrance out"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=VisitKind.choices)
+    guardian_visit = models.ForeignKey(
+        "self",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="dependant_visits",
+        verbose_name=_("accompanying adult's visit"),
+    )
+    checked_in_at = models.DateTimeField(_("checked in at"))
+    checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
+    closed_by = models.CharField(_("closed by"), max_length=8, choices=ClosedBy.choices, blank=True)
+    closed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("closed by officer"),
+    )
+
+    class Meta:
+        verbose_name = _("visit")
+        verbose_name_plural = _("visits")
+        ordering = ["-checked_in_at"]
+        constraints = [
+            # A person is inside at most one office at a time; the gate relies on this to stay race-free.
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(checked_out_at__isnull=True), name="visit_one_open_per_person"
+            ),
+            models.CheckConstraint(condition=Q(kind__in=[c.value for c in VisitKind]), name="visit_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(checked_out_at__isnull=True) | Q(checked_out_at__gte=F("checked_in_at")),
+                name="visit_out_after_in",
+            ),
+            # Open visits have no closer; closed ones always say who closed them.
+            models.CheckConstraint(
+                condition=(Q(checked_out_at__isnull=True) & Q(closed_by=""))
+                | (Q(checked_out_at__isnull=False) & Q(closed_by__in=[c.value for c in ClosedBy])),
+                name="visit_closed_by_consistent",
+            ),
+        ]
+        indexes = [
+            # Occupancy, reconciliation and exposure overlap queries scan an office's visits by time.
+            models.Index(fields=["office", "checked_in_at"], name="visit_office_in_idx"),
+            models.Index(fields=["office", "checked_out_at"], name="visit_office_out_idx"),
+            models.Index(fields=["office"], condition=Q(checked_out_at__isnull=True), name="visit_open_by_office_idx"),
+            models.Index(fields=["person", "checked_in_at"], name="visit_person_in_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} @ {self.office}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.checked_out_at is None
+
+
+class ScanAction(models.TextChoices):
+    CHECKIN = "checkin", _("Check-in")
+    CHECKOUT = "checkout", _("Check-out")
+
+
+class ScanOutcome(models.TextChoices):
+    ADMITTED = "admitted", _("Admitted")
+    PENDING = "pending", _("Pending")
+    DENIED = "denied", _("Denied")
+
+
+class ReasonCode(models.TextChoices):
+    OK = "ok", _("OK")
+    CAPACITY_FULL = "capacity_full", _("Office is full")
+    NOT_VACCINATED = "not_vaccinated", _("Not vaccinated")
+    PARTIALLY_VACCINATED = "partially_vaccinated", _("Partially vaccinated")
+    ISOLATION = "isolation", _("In isolation")
+    STATUS_UNKNOWN = "status_unknown", _("Status unknown")
+    ENTRANCE_CLOSED = "entrance_closed", _("Entrance closed")
+    ALREADY_INSIDE = "already_inside", _("Already inside")
+    CHECKED_OUT = "checked_out", _("Checked out")
+
+
+class HealthColour(models.TextChoices):
+    GREEN = "green", _("Green")
+    YELLOW = "yellow", _("Yellow")
+    RED = "red", _("Red")
+    BLACK = "black", _("Black")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class ScanEvent(models.Model):
+    """Every scan, admitted or not; the door screen, reports and audits all read this table."""
+
+    entrance = models.ForeignKey(
+        Entrance, on_delete=models.PROTECT, related_name="scan_events", verbose_name=_("entrance")
+    )
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="scan_events", verbose_name=_("office"))
+    person = models.ForeignKey(
+        Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="scan_events", verbose_name=_("person")
+    )
+    visit = models.ForeignKey(
+        Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="scan_events", verbose_name=_("visit")
+    )
+    action = models.CharField(_("action"), max_length=8, choices=ScanAction.choices, default=ScanAction.CHECKIN)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=ScanOutcome.choices)
+    reason = models.CharField(_("reason"), max_length=24, choices=ReasonCode.choices)
+    colour = models.CharField(_("colour"), max_length=8, choices=HealthColour.choices, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=VisitKind.choices, blank=True)
+    alert = models.BooleanField(_("alert"), default=False)
+    dependants = models.PositiveSmallIntegerField(_("dependants"), default=0)
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scan_events",
+        verbose_name=_("officer"),
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    nonce = models.CharField(_("nonce"), max_length=64, null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("time"), db_index=True)
+
+    class Meta:
+        verbose_name = _("scan event")
+        verbose_name_plural = _("scan events")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["nonce"], condition=Q(nonce__isnull=False), name="scan_nonce_unique"),
+            models.CheckConstraint(condition=Q(outcome__in=[c.value for c in ScanOutcome]), name="scan_outcome_valid"),
+            models.CheckConstraint(condition=Q(reason__in=[c.value for c in ReasonCode]), name="scan_reason_valid"),
+            models.CheckConstraint(condition=Q(action__in=[c.value for c in ScanAction]), name="scan_action_valid"),
+        ]
+        indexes = [
+            # The door screen follows one entrance by id cursor.
+            models.Index(fields=["entrance", "id"], name="scan_entrance_cursor_idx"),
+            models.Index(fields=["office", "created_at"], name="scan_office_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.outcome}/{self.reason}"
+
+
+class Device(models.Model):
+    """A remembered phone: the cookie holds a random token, we keep only its hash."""
+
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="devices", verbose_name=_("person"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("remembered device")
+        verbose_name_plural = _("remembered devices")
+
+    def __str__(self) -> str:
+        return f"{self.person} device {self.pk}"

@@ -1,0 +1,748 @@
+"""Check-in and check-out: the one way a visit starts or ends, from the phone page, the API or the officer."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from denpasar_checkin.nik import nik_age, nik_encrypt, nik_hash, nik_mask, nik_validate
+from offices.models import Entrance, OfficeOccupancy, Staff
+from screening.decision import (
+    Colour,
+    Decision,
+    EntranceState,
+    Outcome,
+    PersonKind,
+    Reason,
+    capacity_decision,
+    screening_decide,
+)
+from screening.selectors import effective_capacity, screening_context_and_status
+from screening.services import GateResult, occupancy_admit, occupancy_release
+
+from .models import ClosedBy, Device, Person, ScanAction, ScanEvent, Visit
+
+logger = logging.getLogger(__name__)
+
+# A second scan of the same person at the same office within this many seconds is the same tap, answered again.
+DOUBLE_TAP_SECONDS = 15
+MAX_DEPENDANTS = 5
+DEPENDANT_MAX_AGE = 11  # "under 12"
+NAME_MAX_LENGTH = 200
+PHONE_PATTERN = re.compile(r"^\+?[0-9]{8,15}$")
+NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+
+class CheckinError(Exception):
+    """A check-in or check-out that cannot even be attempted; carries a stable code and a user-facing message."""
+
+    status = 400
+
+    def __init__(self, code: str, message: Any):
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+
+
+class EntranceUnknown(CheckinError):
+    status = 404
+
+
+class EntranceInactive(CheckinError):
+    status = 404
+
+
+class NotInside(CheckinError):
+    status = 409
+
+
+@dataclass(frozen=True, slots=True)
+class DependantInput:
+    nik: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinResult:
+    """What a scan decided. `outcome`/`reason` are the truth for officers; `public_*` is what anyone else sees."""
+
+    outcome: str
+    reason: str
+    colour: str
+    alert: bool
+    public_outcome: str
+    public_reason: str
+    kind: str
+    visit_id: int | None
+    scan_event_id: int | None
+    office_id: int
+    office_name: str
+    entrance_id: int
+    entrance_name: str
+    entrance_code: str
+    staff_inside: int
+    visitors_inside: int
+    capacity: int
+    effective_capacity: int
+    at: datetime.datetime
+    person_name: str
+    dependants: int = 0
+    repeated: bool = False
+    device_token: str | None = field(default=None, repr=False)
+
+    @property
+    def inside(self) -> int:
+        return self.staff_inside + self.visitors_inside
+
+    @property
+    def admitted(self) -> bool:
+        return self.outcome == Outcome.ADMITTED
+
+
+def device_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- input validation -----------------------------------------------------------------------------------------
+
+
+def name_clean(value: Any, *, field_name: str = "name") -> str:
+    if not isinstance(value, str):
+        raise ValidationError({field_name: _("Enter your name as text.")}, code="invalid_type")
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise ValidationError({field_name: _("Enter your full name as on your KTP.")}, code="required")
+    if len(cleaned) > NAME_MAX_LENGTH:
+        raise ValidationError(
+            {field_name: _("A name can be at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}}, code="max_length"
+        )
+    if not any(ch.isalpha() for ch in cleaned):
+        raise ValidationError({field_name: _("A name must contain letters.")}, code="invalid")
+    return cleaned
+
+
+def phone_clean(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str):
+        raise ValidationError({"phone": _("Enter the phone number as text.")}, code="invalid_type")
+    cleaned = re.sub(r"[\s().-]", "", value)
+    if cleaned.startswith("+62"):
+        cleaned = "0" + cleaned[3:]
+    if not PHONE_PATTERN.match(cleaned):
+        raise ValidationError(
+            {"phone": _("Enter a phone number of 8 to 15 digits, e.g. 081234567890.")}, code="invalid"
+        )
+    return cleaned
+
+
+def nik_clean(value: Any, *, field_name: str = "nik") -> str:
+    try:
+        return nik_validate(value)
+    except ValidationError as error:
+        raise ValidationError({field_name: error.messages}, code="invalid") from None
+
+
+def nonce_clean(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not NONCE_PATTERN.match(value):
+        raise ValidationError({"nonce": _("The request id is not valid; reload the page.")}, code="invalid")
+    return value
+
+
+def dependants_clean(value: Any, *, adult_nik: str, today: datetime.date) -> list[DependantInput]:
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValidationError({"dependants": _("Dependants must be a list.")}, code="invalid_type")
+    if len(value) > MAX_DEPENDANTS:
+        raise ValidationError(
+            {"dependants": _("At most %(max)d children can check in with one adult.") % {"max": MAX_DEPENDANTS}},
+            code="max_length",
+        )
+    cleaned: list[DependantInput] = []
+    seen = {adult_nik}
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise ValidationError({"dependants": _("Child %(n)d: give a NIK and a name.") % {"n": index}})
+        try:
+            nik = nik_validate(item.get("nik"))
+            name = name_clean(item.get("name"))
+        except ValidationError as error:
+            messages = "; ".join(str(m) for m in error.messages)
+            raise ValidationError(
+                {"dependants": _("Child %(n)d: %(error)s") % {"n": index, "error": messages}}
+            ) from None
+        if nik in seen:
+            raise ValidationError({"dependants": _("Child %(n)d is listed twice.") % {"n": index}})
+        if nik_age(nik, today=today) > DEPENDANT_MAX_AGE:
+            raise ValidationError(
+                {"dependants": _("Child %(n)d is 12 or older and must check in on their own.") % {"n": index}}
+            )
+        seen.add(nik)
+        cleaned.append(DependantInput(nik=nik, name=name))
+    return cleaned
+
+
+# --- reads ----------------------------------------------------------------------------------------------------
+
+
+def _entrance_with_person(*, code: str, digest: str | None) -> dict | None:
+    """The entrance, its office and counter, and everything about the person at this office: one query.
+
+    Folding the person, their open visit and their staff membership into correlated subqueries keeps a warm
+    check-in at four statements; each subquery is a unique or partial-index lookup.
+    """
+    queryset = Entrance.objects.filter(code=code)
+    values = [
+        "id",
+        "name",
+        "code",
+        "active",
+        "office_id",
+        "office__name",
+        "office__sector",
+        "office__capacity",
+        "office__deny_staff_when_full",
+        "office__occupancy__staff_inside",
+        "office__occupancy__visitors_inside",
+    ]
+    if digest:
+        person = Person.objects.filter(nik_hash=digest)
+        open_visit = Visit.objects.filter(person__nik_hash=digest, checked_out_at__isnull=True)
+        queryset = queryset.annotate(
+            is_staff=Exists(Staff.objects.filter(office_id=OuterRef("office_id"), nik_hash=digest, active=True)),
+            person_pk=Subquery(person.values("id")[:1]),
+            person_name=Subquery(person.values("name")[:1]),
+            person_phone=Subquery(person.values("phone")[:1]),
+            open_visit_id=Subquery(open_visit.values("id")[:1]),
+            open_visit_office_id=Subquery(open_visit.values("office_id")[:1]),
+            open_visit_kind=Subquery(open_visit.values("kind")[:1]),
+            open_visit_in_at=Subquery(open_visit.values("checked_in_at")[:1]),
+        )
+        values += [
+            "is_staff",
+            "person_pk",
+            "person_name",
+            "person_phone",
+            "open_visit_id",
+            "open_visit_office_id",
+            "open_visit_kind",
+            "open_visit_in_at",
+        ]
+    return queryset.values(*values).first()
+
+
+def _entrance_or_error(row: dict | None) -> dict:
+    if row is None:
+        raise EntranceUnknown(
+            "entrance_unknown", _("This QR code is not valid or no longer in use. Please ask the officer at the door.")
+        )
+    if not row["active"]:
+        raise EntranceInactive("entrance_closed", _("This entrance is closed. Please use another entrance."))
+    return row
+
+
+def _device_person(token: str) -> tuple[Device, Person]:
+    device = Device.objects.select_related("person").filter(token_hash=device_token_hash(token)).first()
+    if device is None:
+        raise CheckinError("device_unknown", _("This phone is no longer remembered. Please enter your NIK."))
+    return device, device.person
+
+
+def _answer_from_event(event: ScanEvent, *, person_name: str, capacity_info: tuple[int, int]) -> CheckinResult:
+    decision = Decision(Outcome(event.outcome), Reason(event.reason), Colour(event.colour or "unknown"), event.alert)
+    public_outcome, public_reason = decision.public()
+    occupancy = event.office.occupancy
+    return CheckinResult(
+        outcome=event.outcome,
+        reason=event.reason,
+        colour=event.colour,
+        alert=event.alert,
+        public_outcome=public_outcome,
+        public_reason=public_reason,
+        kind=event.kind,
+        visit_id=event.visit_id,
+        scan_event_id=event.pk,
+        office_id=event.office_id,
+        office_name=event.office.name,
+        entrance_id=event.entrance_id,
+        entrance_name=event.entrance.name,
+        entrance_code=event.entrance.code,
+        staff_inside=occupancy.staff_inside,
+        visitors_inside=occupancy.visitors_inside,
+        capacity=capacity_info[0],
+        effective_capacity=capacity_info[1],
+        at=event.created_at,
+        person_name=person_name,
+        dependants=event.dependants,
+        repeated=True,
+    )
+
+
+# --- check-in -------------------------------------------------------------------------------------------------
+
+
+def visit_checkin(
+    *,
+    entrance_code: str,
+    nik: Any = None,
+    name: Any = None,
+    phone: Any = None,
+    dependants: Any = None,
+    nonce: Any = None,
+    device_token: str | None = None,
+    remember_device: bool = False,
+    officer: AbstractBaseUser | None = None,
+    note: str = "",
+    now: datetime.datetime | None = None,
+) -> CheckinResult:
+    """Screen one person at one entrance and, when admitted, start their visit.
+
+    Identify the person (NIK + name, or a remembered device), read policy, restriction level and status outside
+    any lock, decide, then in one short transaction pass the occupancy gate and write the Visit and the ScanEvent.
+    Raises ValidationError for bad input and CheckinError for an unknown or closed entrance; writes nothing then.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    if not isinstance(entrance_code, str) or not entrance_code or len(entrance_code) > 64:
+        raise EntranceUnknown("entrance_unknown", _("This QR code is not valid. Please ask the officer at the door."))
+    nonce = nonce_clean(nonce)
+
+    device: Device | None = None
+    if device_token and nik in (None, ""):
+        device, person = _device_person(device_token)
+        digest, nik_value, name_value, phone_value = person.nik_hash, None, person.name, person.phone
+    else:
+        errors: dict[str, list] = {}
+        nik_value = name_value = None
+        phone_value = ""
+        for key, clean in (
+            ("nik", lambda: nik_clean(nik)),
+            ("name", lambda: name_clean(name)),
+            ("phone", lambda: phone_clean(phone)),
+        ):
+            try:
+                result = clean()
+            except ValidationError as error:
+                errors.update(error.message_dict)
+                continue
+            if key == "nik":
+                nik_value = result
+            elif key == "name":
+                name_value = result
+            else:
+                phone_value = result
+        if errors:
+            raise ValidationError(errors)
+        digest = nik_hash(nik_value)
+    children = dependants_clean(dependants, adult_nik=nik_value or "", today=today)
+
+    for attempt in range(3):
+        try:
+            return _checkin_once(
+                entrance_code=entrance_code,
+                digest=digest,
+                nik_value=nik_value,
+                name_value=name_value,
+                phone_value=phone_value,
+                children=children,
+                nonce=nonce,
+                device=device,
+                remember_device=remember_device,
+                officer=officer,
+                note=note,
+                now=now,
+                today=today,
+                after_conflict=attempt > 0,
+            )
+        except IntegrityError:
+            # Another request for the same person (or the same nonce) committed first; read again and answer
+            # from what it wrote. Nothing of ours was committed.
+            logger.info("check-in conflict, retrying (attempt %d)", attempt + 1)
+    raise CheckinError("busy", _("The system is busy. Please try again."))
+
+
+def _checkin_once(
+    *,
+    entrance_code: str,
+    digest: str,
+    nik_value: str | None,
+    name_value: str,
+    phone_value: str,
+    children: list[DependantInput],
+    nonce: str | None,
+    device: Device | None,
+    remember_device: bool,
+    officer: AbstractBaseUser | None,
+    note: str,
+    now: datetime.datetime,
+    today: datetime.date,
+    after_conflict: bool,
+) -> CheckinResult:
+    row = _entrance_or_error(_entrance_with_person(code=entrance_code, digest=digest))
+    office_id = row["office_id"]
+    if after_conflict and nonce:
+        earlier = ScanEvent.objects.select_related("office__occupancy", "entrance").filter(nonce=nonce).first()
+        if earlier is not None:
+            return _answer_from_event(earlier, person_name=name_value, capacity_info=_capacity_of(row, today))
+
+    context, snapshot = screening_context_and_status(nik_hash=digest, name=name_value, today=today)
+    percentage = context.level.percentage_for(row["office__sector"])
+    capacity = row["office__capacity"]
+    limit = effective_capacity(capacity=capacity, percentage=percentage)
+    kind = PersonKind.STAFF if row["is_staff"] else PersonKind.VISITOR
+    base = {
+        "office_id": office_id,
+        "office_name": row["office__name"],
+        "entrance_id": row["id"],
+        "entrance_name": row["name"],
+        "entrance_code": row["code"],
+        "capacity": capacity,
+        "effective_capacity": limit,
+        "person_name": name_value,
+    }
+
+    # Already inside this office: a double tap is answered again; a later scan is recorded and offers check-out.
+    if row["open_visit_id"] and row["open_visit_office_id"] == office_id:
+        in_at = row["open_visit_in_at"]
+        occupancy = _occupancy_of(row)
+        if (now - in_at).total_seconds() <= DOUBLE_TAP_SECONDS:
+            return CheckinResult(
+                outcome=Outcome.ADMITTED,
+                reason=Reason.OK,
+                colour="",
+                alert=False,
+                public_outcome="admitted",
+                public_reason="ok",
+                kind=row["open_visit_kind"],
+                visit_id=row["open_visit_id"],
+                scan_event_id=None,
+                staff_inside=occupancy.staff_inside,
+                visitors_inside=occupancy.visitors_inside,
+                at=in_at,
+                repeated=True,
+                **base,
+            )
+        with transaction.atomic():
+            event = ScanEvent.objects.create(
+                entrance_id=row["id"],
+                office_id=office_id,
+                person_id=row["person_pk"],
+                visit_id=row["open_visit_id"],
+                action=ScanAction.CHECKIN,
+                outcome=Outcome.ADMITTED,
+                reason=Reason.ALREADY_INSIDE,
+                colour="",
+                kind=row["open_visit_kind"],
+                officer=officer,
+                note=note[:500],
+                nonce=nonce,
+                created_at=now,
+            )
+        return CheckinResult(
+            outcome=Outcome.ADMITTED,
+            reason=Reason.ALREADY_INSIDE,
+            colour="",
+            alert=False,
+            public_outcome="admitted",
+            public_reason=Reason.ALREADY_INSIDE,
+            kind=row["open_visit_kind"],
+            visit_id=row["open_visit_id"],
+            scan_event_id=event.pk,
+            staff_inside=occupancy.staff_inside,
+            visitors_inside=occupancy.visitors_inside,
+            at=now,
+            **base,
+        )
+
+    policy = context.policy
+    if row["office__deny_staff_when_full"]:
+        policy = type(policy)(
+            min_doses_for_green=policy.min_doses_for_green,
+            unknown_status_denies=policy.unknown_status_denies,
+            isolation_days=policy.isolation_days,
+            deny_staff_when_full=True,
+        )
+    decision = screening_decide(snapshot=snapshot, kind=kind, policy=policy, entrance=EntranceState(), today=today)
+    headcount = 1 + len(children)
+    enforce_limit = kind == PersonKind.VISITOR or policy.deny_staff_when_full
+    new_device_token: str | None = None
+
+    with transaction.atomic():
+        person_id = row["person_pk"]
+        if person_id is None:
+            person = Person.objects.create(
+                nik_hash=digest,
+                nik_encrypted=nik_encrypt(nik_value),
+                nik_masked=nik_mask(nik_value),
+                name=name_value,
+                phone=phone_value,
+                last_seen_at=now,
+            )
+            person_id = person.pk
+        elif nik_value and (row["person_name"] != name_value or (phone_value and row["person_phone"] != phone_value)):
+            Person.objects.filter(pk=person_id).update(
+                name=name_value, phone=phone_value or row["person_phone"], last_seen_at=now
+            )
+
+        if row["open_visit_id"]:
+            # One open visit per person: coming in here closes the visit at the other office.
+            _visit_close(
+                visit_id=row["open_visit_id"],
+                office_id=row["open_visit_office_id"],
+                kind=row["open_visit_kind"],
+                closed_by=ClosedBy.SYSTEM,
+                now=now,
+                entrance_id=None,
+                officer=None,
+            )
+
+        gate: GateResult | None = None
+        visit_id = None
+        if decision.admitted:
+            gate = occupancy_admit(
+                office_id=office_id, kind=kind, count=headcount, effective_capacity=limit, enforce_limit=enforce_limit
+            )
+            if not gate.admitted:
+                decision = capacity_decision(
+                    decision=decision, kind=kind, policy=policy, inside=gate.inside, effective_capacity=limit
+                )
+        if decision.admitted:
+            visit = Visit.objects.create(
+                person_id=person_id, office_id=office_id, entrance_in_id=row["id"], kind=kind, checked_in_at=now
+            )
+            visit_id = visit.pk
+            if children:
+                _dependants_admit(children=children, guardian=visit, now=now)
+        event = ScanEvent.objects.create(
+            entrance_id=row["id"],
+            office_id=office_id,
+            person_id=person_id,
+            visit_id=visit_id,
+            action=ScanAction.CHECKIN,
+            outcome=decision.outcome,
+            reason=decision.reason,
+            colour=decision.colour,
+            kind=kind,
+            alert=decision.alert,
+            dependants=len(children) if decision.admitted else 0,
+            officer=officer,
+            note=note[:500],
+            nonce=nonce,
+            created_at=now,
+        )
+        if remember_device and nik_value:
+            new_device_token = secrets.token_urlsafe(32)
+            Device.objects.create(token_hash=device_token_hash(new_device_token), person_id=person_id, last_used_at=now)
+        transaction.on_commit(lambda: _after_checkin(event_id=event.pk, entrance_id=row["id"], alert=decision.alert))
+
+    if gate is None:
+        gate = _occupancy_of(row)
+    public_outcome, public_reason = decision.public()
+    return CheckinResult(
+        outcome=decision.outcome,
+        reason=decision.reason,
+        colour=decision.colour,
+        alert=decision.alert,
+        public_outcome=public_outcome,
+        public_reason=public_reason,
+        kind=kind,
+        visit_id=visit_id,
+        scan_event_id=event.pk,
+        staff_inside=gate.staff_inside,
+        visitors_inside=gate.visitors_inside,
+        at=now,
+        dependants=len(children) if decision.admitted else 0,
+        device_token=new_device_token,
+        **base,
+    )
+
+
+def _capacity_of(row: dict, today: datetime.date) -> tuple[int, int]:
+    context, _snapshot = screening_context_and_status(nik_hash=None, name="", today=today)
+    percentage = context.level.percentage_for(row["office__sector"])
+    return row["office__capacity"], effective_capacity(capacity=row["office__capacity"], percentage=percentage)
+
+
+def _occupancy_of(row: dict) -> GateResult:
+    """The counter as read with the entrance (before this request's own change, if any)."""
+    return GateResult(True, row["office__occupancy__staff_inside"] or 0, row["office__occupancy__visitors_inside"] or 0)
+
+
+def _occupancy_now(office_id: int) -> GateResult:
+    occupancy = OfficeOccupancy.objects.filter(office_id=office_id).values("staff_inside", "visitors_inside").first()
+    occupancy = occupancy or {"staff_inside": 0, "visitors_inside": 0}
+    return GateResult(True, occupancy["staff_inside"], occupancy["visitors_inside"])
+
+
+def _dependants_admit(*, children: list[DependantInput], guardian: Visit, now: datetime.datetime) -> None:
+    """Children come in with their adult: a Person each (created on first visit) and a visit tied to the adult's."""
+    for child in children:
+        digest = nik_hash(child.nik)
+        person, _created = Person.objects.get_or_create(
+            nik_hash=digest,
+            defaults={"nik_encrypted": nik_encrypt(child.nik), "nik_masked": nik_mask(child.nik), "name": child.name},
+        )
+        stale = Visit.objects.filter(person=person, checked_out_at__isnull=True).first()
+        if stale is not None:
+            _visit_close(
+                visit_id=stale.pk,
+                office_id=stale.office_id,
+                kind=stale.kind,
+                closed_by=ClosedBy.SYSTEM,
+                now=now,
+                entrance_id=None,
+                officer=None,
+            )
+        Visit.objects.create(
+            person=person,
+            office_id=guardian.office_id,
+            entrance_in_id=guardian.entrance_in_id,
+            kind=guardian.kind,
+            guardian_visit=guardian,
+            checked_in_at=now,
+        )
+
+
+def _visit_close(
+    *,
+    visit_id: int,
+    office_id: int,
+    kind: str,
+    closed_by: str,
+    now: datetime.datetime,
+    entrance_id: int | None,
+    officer: AbstractBaseUser | None,
+) -> int:
+    """Close a visit and its dependants' visits, and release their places; returns how many people left."""
+    closed = (
+        Visit.objects.filter(checked_out_at__isnull=True)
+        .filter(pk=visit_id)
+        .update(checked_out_at=now, closed_by=closed_by, entrance_out_id=entrance_id, closed_by_user=officer)
+    )
+    if not closed:
+        return 0
+    closed += Visit.objects.filter(guardian_visit_id=visit_id, checked_out_at__isnull=True).update(
+        checked_out_at=now, closed_by=closed_by, entrance_out_id=entrance_id, closed_by_user=officer
+    )
+    occupancy_release(office_id=office_id, kind=PersonKind(kind), count=closed)
+    return closed
+
+
+def _after_checkin(*, event_id: int, entrance_id: int, alert: bool) -> None:
+    """Side effects once the check-in is committed: wake the door screens (and, later, alerts)."""
+    from .events import scan_event_announce
+
+    scan_event_announce(event_id=event_id, entrance_id=entrance_id)
+
+
+# --- check-out ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    visit_id: int
+    scan_event_id: int
+    office_id: int
+    office_name: str
+    entrance_id: int
+    entrance_name: str
+    people_out: int
+    staff_inside: int
+    visitors_inside: int
+    at: datetime.datetime
+
+    @property
+    def inside(self) -> int:
+        return self.staff_inside + self.visitors_inside
+
+
+def visit_checkout(
+    *,
+    entrance_code: str,
+    nik: Any = None,
+    device_token: str | None = None,
+    visit_id: int | None = None,
+    officer: AbstractBaseUser | None = None,
+    now: datetime.datetime | None = None,
+) -> CheckoutResult:
+    """End a person's open visit (by NIK, remembered device, or visit id for officers) at this entrance's office."""
+    now = now or timezone.now()
+    if not isinstance(entrance_code, str) or not entrance_code or len(entrance_code) > 64:
+        raise EntranceUnknown("entrance_unknown", _("This QR code is not valid. Please ask the officer at the door."))
+    entrance = Entrance.objects.select_related("office").filter(code=entrance_code).first()
+    if entrance is None:
+        raise EntranceUnknown(
+            "entrance_unknown", _("This QR code is not valid or no longer in use. Please ask the officer at the door.")
+        )
+    visits = Visit.objects.filter(
+        office_id=entrance.office_id, checked_out_at__isnull=True, guardian_visit__isnull=True
+    )
+    if visit_id is not None:
+        visits = visits.filter(pk=visit_id)
+    elif device_token and nik in (None, ""):
+        visits = visits.filter(person__devices__token_hash=device_token_hash(device_token))
+    else:
+        visits = visits.filter(person__nik_hash=nik_hash(nik_clean(nik)))
+    visit = visits.first()
+    if visit is None:
+        raise NotInside("not_inside", _("You are not checked in at this office."))
+    with transaction.atomic():
+        people_out = _visit_close(
+            visit_id=visit.pk,
+            office_id=visit.office_id,
+            kind=visit.kind,
+            closed_by=ClosedBy.OFFICER if officer else ClosedBy.PERSON,
+            now=now,
+            entrance_id=entrance.pk,
+            officer=officer,
+        )
+        if not people_out:
+            raise NotInside("not_inside", _("You are not checked in at this office."))
+        event = ScanEvent.objects.create(
+            entrance=entrance,
+            office_id=entrance.office_id,
+            person_id=visit.person_id,
+            visit=visit,
+            action=ScanAction.CHECKOUT,
+            outcome=Outcome.ADMITTED,
+            reason=Reason.CHECKED_OUT,
+            kind=visit.kind,
+            dependants=people_out - 1,
+            officer=officer,
+            created_at=now,
+        )
+        transaction.on_commit(lambda: _after_checkin(event_id=event.pk, entrance_id=entrance.pk, alert=False))
+    occupancy = _occupancy_now(entrance.office_id)
+    return CheckoutResult(
+        visit_id=visit.pk,
+        scan_event_id=event.pk,
+        office_id=entrance.office_id,
+        office_name=entrance.office.name,
+        entrance_id=entrance.pk,
+        entrance_name=entrance.name,
+        people_out=people_out,
+        staff_inside=occupancy.staff_inside,
+        visitors_inside=occupancy.visitors_inside,
+        at=now,
+    )
+
+
+def device_forget(*, token: str) -> int:
+    """'Not you?': the server forgets this phone."""
+    deleted, _details = Device.objects.filter(token_hash=device_token_hash(token)).delete()
+    return deleted
