@@ -173,6 +173,8 @@ STORAGES = {
 LOGIN_URL = "admin:login"
 
 # Domain settings.
+# seed_demo creates users with printed passwords: allowed by default only in development.
+DEMO_SEED_ALLOWED = env.bool("DEMO_SEED_ALLOWED", default=DEBUG)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=30)
 STATUS_RETENTION_DAYS = env.int("STATUS_RETENTION_DAYS", default=14)
 STATUS_SOURCE = env.str("STATUS_SOURCE", default="registry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -12,6 +13,7 @@ from offices.admin import NikFormMixin
 from offices.services import audit_record
 
 from .models import HealthStatus, RestrictionLevel, ScreeningPolicy, StatusSource
+from .services import health_status_cache_invalidate, screening_settings_invalidate
 
 # Field names only: the detail of a health-status audit entry never carries the NIK or a value.
 _AUDITED_FIELDS = (
@@ -71,19 +73,51 @@ class HealthStatusAdmin(admin.ModelAdmin):
             obj=obj,
             detail={"created": not change, "fields": changed},
         )
+        digest = obj.nik_hash
+        transaction.on_commit(lambda: health_status_cache_invalidate(nik_hashes=[digest]))
 
     def delete_model(self, request: HttpRequest, obj: HealthStatus) -> None:
         audit_record(actor=request.user, action="health_status.deleted", obj=obj)
+        digest = obj.nik_hash
         super().delete_model(request, obj)
+        transaction.on_commit(lambda: health_status_cache_invalidate(nik_hashes=[digest]))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[HealthStatus]) -> None:
+        digests = []
         for status in queryset:
             audit_record(actor=request.user, action="health_status.deleted", obj=status)
+            digests.append(status.nik_hash)
         super().delete_queryset(request, queryset)
+        transaction.on_commit(lambda: health_status_cache_invalidate(nik_hashes=digests))
+
+
+class ScreeningSettingsAdminMixin:
+    """Restriction levels and the policy decide admissions: audit every change and drop the cached copies."""
+
+    def save_model(self, request: HttpRequest, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=request.user,
+            action=f"{obj._meta.model_name}.changed",
+            obj=obj,
+            detail={"created": not change, "fields": list(form.changed_data)},
+        )
+        transaction.on_commit(screening_settings_invalidate)
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        audit_record(actor=request.user, action=f"{obj._meta.model_name}.deleted", obj=obj)
+        super().delete_model(request, obj)
+        transaction.on_commit(screening_settings_invalidate)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            audit_record(actor=request.user, action=f"{obj._meta.model_name}.deleted", obj=obj)
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(screening_settings_invalidate)
 
 
 @admin.register(RestrictionLevel)
-class RestrictionLevelAdmin(admin.ModelAdmin):
+class RestrictionLevelAdmin(ScreeningSettingsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "level", "effective_from", "pct_kritikal", "pct_esensial", "pct_non_esensial"]
     list_filter = ["level"]
     date_hierarchy = "effective_from"
@@ -92,7 +126,7 @@ class RestrictionLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(ScreeningPolicy)
-class ScreeningPolicyAdmin(admin.ModelAdmin):
+class ScreeningPolicyAdmin(ScreeningSettingsAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "require_booster", "unknown_status_denies", "isolation_days", "updated_at"]
     fields = ["require_booster", "unknown_status_denies", "isolation_days", "updated_at"]
     readonly_fields = ["updated_at"]

@@ -146,3 +146,15 @@ def test_if_empty_seeds_an_empty_database():
 
     assert Office.objects.count() == 3
     assert not demo_is_needed()
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_refused_in_production(settings):
+    from django.core.management.base import CommandError
+
+    settings.DEMO_SEED_ALLOWED = False
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=StringIO())
+    from offices.models import Office
+
+    assert not Office.objects.exists()
