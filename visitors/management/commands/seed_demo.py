@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from offices.models import Entrance
-
 from visitors.demo import demo_is_needed, demo_seed
 
 

@@ -1,0 +1,215 @@
+"""REST API shapes: what a check-in, check-out or occupancy request may hold, and what each answers.
+
+Serializers check types and presence only. The rules about a NIK, a name, a phone or a child belong to the
+check-in service, which answers with per-field messages of its own, so the page and the API say the same words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from screening.decision import Colour, Outcome, PublicOutcome, Reason
+
+from .messages import public_message, reason_label
+from .services import MAX_DEPENDANTS, CheckinResult, CheckoutResult
+
+# --- input ------------------------------------------------------------------------------------------------------
+
+
+class TextField(serializers.CharField):
+    """A CharField that accepts only JSON strings: DRF's own would quietly turn the number 5171... into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _text(*, invalid: Any = None, **kwargs: Any) -> TextField:
+    # Whitespace and blanks are left for the service, whose messages ("NIK is required.") say more than DRF's.
+    kwargs.setdefault("trim_whitespace", False)
+    if invalid is not None:
+        kwargs["error_messages"] = {"invalid": invalid}
+    return TextField(**kwargs)
+
+
+class DependantSerializer(serializers.Serializer):
+    """One child checking in with the adult (documentation only; the service checks each child)."""
+
+    nik = serializers.CharField(help_text=_("The child's 16-digit NIK."))
+    name = serializers.CharField(help_text=_("The child's full name."))
+
+
+class DependantsField(serializers.ListField):
+    """A list of at most MAX_DEPENDANTS objects; errors stay flat (`{"dependants": [message]}`)."""
+
+    child = DependantSerializer()
+    default_error_messages = {
+        "not_a_list": _("Dependants must be a list."),
+        "too_many": _("At most %(max)d children can check in with one adult."),
+        "not_an_object": _("Child %(n)d: give a NIK and a name."),
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("max_length", MAX_DEPENDANTS)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[dict[str, Any]]:
+        if not isinstance(data, list):
+            self.fail("not_a_list")
+        if len(data) > MAX_DEPENDANTS:
+            raise serializers.ValidationError(self.error_messages["too_many"] % {"max": MAX_DEPENDANTS})
+        for index, item in enumerate(data, start=1):
+            if not isinstance(item, dict):
+                raise serializers.ValidationError(self.error_messages["not_an_object"] % {"n": index})
+        # Only the two known keys travel on; their types and values are the service's to judge.
+        return [{"nik": item.get("nik"), "name": item.get("name")} for item in data]
+
+
+class CheckinRequestSerializer(serializers.Serializer):
+    """`{"entrance", "nik", "name", "phone"?, "dependants"?, "nonce"?}` or `{"entrance", "device_token"}`."""
+
+    entrance = _text(help_text=_("The entrance code from the QR poster (not the entrance id)."))
+    nik = _text(required=False, allow_blank=True, invalid=_("NIK must be given as text."))
+    name = _text(required=False, allow_blank=True, invalid=_("Enter your name as text."))
+    phone = _text(required=False, allow_blank=True, allow_null=True, invalid=_("Enter the phone number as text."))
+    dependants = DependantsField(help_text=_("Children under 12 checking in with this adult."))
+    nonce = _text(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text=_("A request id (8-64 letters, digits, - or _): a repeat gets the first answer."),
+    )
+    device_token = _text(
+        required=False, allow_blank=True, max_length=128, help_text=_("A remembered phone's token, instead of NIK.")
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("device_token") and attrs.get("nik") in (None, ""):
+            return attrs
+        missing = {key: [self.fields[key].error_messages["required"]] for key in ("nik", "name") if key not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
+        return attrs
+
+
+class CheckoutRequestSerializer(serializers.Serializer):
+    """`{"entrance", "nik"}` or `{"entrance", "device_token"}`."""
+
+    entrance = _text(help_text=_("The entrance code from the QR poster (not the entrance id)."))
+    nik = _text(required=False, allow_blank=True, invalid=_("NIK must be given as text."))
+    device_token = _text(required=False, allow_blank=True, max_length=128)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("device_token") and attrs.get("nik") in (None, ""):
+            return attrs
+        if "nik" not in attrs:
+            raise serializers.ValidationError({"nik": [self.fields["nik"].error_messages["required"]]})
+        return attrs
+
+
+# --- output -----------------------------------------------------------------------------------------------------
+
+
+class OfficeSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    occupancy = serializers.IntegerField(help_text=_("People inside now, staff and visitors."))
+    capacity = serializers.IntegerField(help_text=_("Effective capacity under the current restriction level."))
+
+
+class CheckinAnswerSerializer(serializers.Serializer):
+    outcome = serializers.ChoiceField(
+        choices=[*(o.value for o in PublicOutcome), Outcome.PENDING.value],
+        help_text=_("Anonymous callers: admitted, see_officer or denied. Officers of the office: the true outcome."),
+    )
+    reason = serializers.ChoiceField(choices=[r.value for r in Reason], help_text=_("A stable reason code."))
+    message = serializers.CharField(help_text=_("Text to show, in the request's language."))
+    visit = serializers.IntegerField(allow_null=True, help_text=_("The visit id when admitted."))
+    office = OfficeSummarySerializer()
+    colour = serializers.ChoiceField(
+        choices=[c.value for c in Colour],
+        required=False,
+        allow_null=True,
+        help_text=_("Health colour; only in answers to an officer of the office."),
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField()
+
+
+class OfficeRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class RestrictionLevelSerializer(serializers.Serializer):
+    level = serializers.IntegerField(help_text=_("PPKM level; 0 means no restriction."))
+    name = serializers.CharField()
+    percentage = serializers.IntegerField(help_text=_("Share of the building capacity this office's sector may use."))
+
+
+class OccupancySerializer(serializers.Serializer):
+    office = OfficeRefSerializer()
+    inside = serializers.IntegerField()
+    staff_inside = serializers.IntegerField()
+    visitors_inside = serializers.IntegerField()
+    capacity = serializers.IntegerField(help_text=_("The building's capacity."))
+    effective_capacity = serializers.IntegerField(help_text=_("Capacity after the current restriction level."))
+    restriction_level = RestrictionLevelSerializer()
+
+
+def _office_summary(*, office_id: int, name: str, inside: int, effective_capacity: int) -> dict[str, Any]:
+    return {"id": office_id, "name": name, "occupancy": inside, "capacity": effective_capacity}
+
+
+def checkin_answer(result: CheckinResult, *, officer_view: bool) -> dict[str, Any]:
+    """The officer of the office sees the truth; everyone else the public answer, which names no health result."""
+    office = _office_summary(
+        office_id=result.office_id,
+        name=result.office_name,
+        inside=result.inside,
+        effective_capacity=result.effective_capacity,
+    )
+    if officer_view:
+        data = {
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "message": reason_label(result.reason),
+            "visit": result.visit_id,
+            "office": office,
+            "colour": result.colour or None,
+        }
+    else:
+        admitted = result.public_outcome == PublicOutcome.ADMITTED
+        data = {
+            "outcome": result.public_outcome,
+            "reason": result.public_reason,
+            "message": public_message(result.public_outcome, result.public_reason),
+            "visit": result.visit_id if admitted else None,
+            "office": office,
+        }
+    return CheckinAnswerSerializer(data).data
+
+
+def checkout_answer(result: CheckoutResult, *, effective_capacity: int) -> dict[str, Any]:
+    data = {
+        "outcome": Outcome.ADMITTED,
+        "reason": Reason.CHECKED_OUT,
+        "message": public_message(Outcome.ADMITTED, Reason.CHECKED_OUT),
+        "visit": result.visit_id,
+        "office": _office_summary(
+            office_id=result.office_id,
+            name=result.office_name,
+            inside=result.inside,
+            effective_capacity=effective_capacity,
+        ),
+    }
+    return CheckinAnswerSerializer(data).data
