@@ -6,11 +6,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -200,6 +203,40 @@ class EntranceAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("poster URL"))
     def poster_url(self, entrance: Entrance) -> str:
         return entrance.url if entrance.pk else "—"
+
+    def get_urls(self) -> list[URLPattern]:
+        rotate = path(
+            "<path:object_id>/rotate-code/",
+            self.admin_site.admin_view(self.rotate_code_view),
+            name="offices_entrance_rotate_code",
+        )
+        return [rotate, *super().get_urls()]
+
+    def rotate_code_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET asks for confirmation; POST gives the entrance a new code (the change page's button)."""
+        # get_object is scoped: another office's entrance is a 403, like on the change page.
+        entrance = self.get_object(request, unquote(object_id))
+        if entrance is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, entrance):
+            raise PermissionDenied
+        if request.method == "POST":
+            entrance_code_rotate(entrance=entrance, actor=request.user)
+            self.message_user(
+                request,
+                _("“%(entrance)s” has a new QR code; its old posters no longer work. Print the new poster.")
+                % {"entrance": entrance},
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:offices_entrance_change", args=[entrance.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Rotate QR code"),
+            "subtitle": str(entrance),
+            "opts": self.opts,
+            "object": entrance,
+        }
+        return TemplateResponse(request, "admin/offices/entrance/rotate_code_confirmation.html", context)
 
     @admin.action(description=_("Rotate QR code"), permissions=["change"])
     def rotate_code(self, request: HttpRequest, queryset: QuerySet[Entrance]) -> None:

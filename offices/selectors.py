@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from .models import Office
+from .models import Entrance, Office
 from .roles import CITY_WIDE_ROLES
 
 
@@ -51,3 +51,8 @@ def office_ids_for_user(user: AbstractBaseUser | AnonymousUser) -> set[int] | No
 def user_can_access_office(user: AbstractBaseUser | AnonymousUser, office_id: int) -> bool:
     ids = office_ids_for_user(user)
     return ids is None or office_id in ids
+
+
+def entrance_office_id(*, code: str) -> int | None:
+    """The office of an entrance code, or None for an unknown or retired code."""
+    return Entrance.objects.filter(code=code).values_list("office_id", flat=True).first()

@@ -160,4 +160,10 @@ def status_record_fetch(*, nik_hash: str) -> dict:
 
 
 def restriction_level_current(*, today: datetime.date | None = None) -> LevelInfo:
-    return _level_from_db(today or timezone.localdate())
+    """Today's level through the same cache as check-in, so every answer reports the same effective capacity."""
+    day = today or timezone.localdate()
+    level = cache_get_many([level_cache_key(day)]).get(level_cache_key(day))
+    if level is None:
+        level = _level_from_db(day)
+        cache_set(level_cache_key(day), level, SETTINGS_CACHE_TTL)
+    return level

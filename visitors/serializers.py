@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from screening.decision import Colour, Outcome, PublicOutcome, Reason
+from screening.selectors import LevelInfo
 
 from .messages import public_message, reason_label
 from .services import MAX_DEPENDANTS, CheckinResult, CheckoutResult
@@ -114,6 +115,8 @@ class CheckoutRequestSerializer(serializers.Serializer):
 
 
 # --- output -----------------------------------------------------------------------------------------------------
+# The answer serializers document the shapes in /api/schema/; the functions below build exactly those shapes as
+# plain dicts, which keeps the check-in's hot path free of a serializer pass.
 
 
 class OfficeSummarySerializer(serializers.Serializer):
@@ -196,7 +199,7 @@ def checkin_answer(result: CheckinResult, *, officer_view: bool) -> dict[str, An
             "visit": result.visit_id if admitted else None,
             "office": office,
         }
-    return CheckinAnswerSerializer(data).data
+    return data
 
 
 def checkout_answer(result: CheckoutResult, *, effective_capacity: int) -> dict[str, Any]:
@@ -212,4 +215,21 @@ def checkout_answer(result: CheckoutResult, *, effective_capacity: int) -> dict[
             effective_capacity=effective_capacity,
         ),
     }
-    return CheckinAnswerSerializer(data).data
+    return data
+
+
+def occupancy_answer(
+    *, office: dict[str, Any], effective_capacity: int, level: LevelInfo, percentage: int
+) -> dict[str, Any]:
+    """`office` is a values() row with the occupancy counter's two columns (None when the counter is missing)."""
+    staff_inside = office["occupancy__staff_inside"] or 0
+    visitors_inside = office["occupancy__visitors_inside"] or 0
+    return {
+        "office": {"id": office["id"], "name": office["name"]},
+        "inside": staff_inside + visitors_inside,
+        "staff_inside": staff_inside,
+        "visitors_inside": visitors_inside,
+        "capacity": office["capacity"],
+        "effective_capacity": effective_capacity,
+        "restriction_level": {"level": level.level, "name": level.name, "percentage": percentage},
+    }

@@ -29,7 +29,7 @@ from screening.decision import (
     capacity_decision,
     screening_decide,
 )
-from screening.selectors import effective_capacity, screening_context_and_status
+from screening.selectors import effective_capacity, restriction_level_current, screening_context_and_status
 from screening.services import GateResult, occupancy_admit, occupancy_release
 
 from .models import ClosedBy, Device, Person, ScanAction, ScanEvent, Visit
@@ -66,6 +66,12 @@ class EntranceInactive(CheckinError):
 
 class NotInside(CheckinError):
     status = 409
+
+
+class CheckinBusy(CheckinError):
+    """Conflicting writes kept winning; temporary, so the client should retry."""
+
+    status = 503
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +379,7 @@ def visit_checkin(
             # Another request for the same person (or the same nonce) committed first; read again and answer
             # from what it wrote. Nothing of ours was committed.
             logger.info("check-in conflict, retrying (attempt %d)", attempt + 1)
-    raise CheckinError("busy", _("The system is busy. Please try again."))
+    raise CheckinBusy("busy", _("The system is busy. Please try again."))
 
 
 def _checkin_once(
@@ -664,6 +670,8 @@ class CheckoutResult:
     people_out: int
     staff_inside: int
     visitors_inside: int
+    capacity: int
+    effective_capacity: int
     at: datetime.datetime
 
     @property
@@ -728,7 +736,12 @@ def visit_checkout(
         )
         transaction.on_commit(lambda: _after_checkin(event_id=event.pk, entrance_id=entrance.pk, alert=False))
     occupancy = _occupancy_now(entrance.office_id)
+    level = restriction_level_current()
     return CheckoutResult(
+        capacity=entrance.office.capacity,
+        effective_capacity=effective_capacity(
+            capacity=entrance.office.capacity, percentage=level.percentage_for(entrance.office.sector)
+        ),
         visit_id=visit.pk,
         scan_event_id=event.pk,
         office_id=entrance.office_id,

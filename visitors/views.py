@@ -1,0 +1,343 @@
+"""The visitor's phone pages behind the poster QR: check in, check out, and 'not you?'."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from denpasar_checkin.nik import nik_hash
+from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
+from offices.models import Entrance
+
+from .forms import CheckinForm, CheckoutForm
+from .messages import public_message
+from .models import Device, Person, Visit
+from .services import (
+    CheckinError,
+    EntranceInactive,
+    EntranceUnknown,
+    NotInside,
+    device_forget,
+    device_token_hash,
+    visit_checkin,
+    visit_checkout,
+)
+
+DEVICE_COOKIE = "dc_device"
+DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600
+# Only the phone pages need the token; the officer console and admin never see it.
+DEVICE_COOKIE_PATH = "/c/"
+CODE_MAX_LENGTH = 64
+TOKEN_MAX_LENGTH = 128
+
+
+# --- small helpers -----------------------------------------------------------------------------------------------
+
+
+def name_mask(name: str) -> str:
+    """'I Made Wirawan' -> 'I M*** W***': the owner recognises it, someone borrowing the phone learns little."""
+    return " ".join(word if len(word) == 1 else f"{word[0]}***" for word in name.split())
+
+
+def _entrance_get(code: str) -> Entrance | None:
+    if len(code) > CODE_MAX_LENGTH:
+        return None
+    return Entrance.objects.select_related("office").filter(code=code).first()
+
+
+def _device_token(request: HttpRequest) -> str | None:
+    token = request.COOKIES.get(DEVICE_COOKIE, "")
+    return token if 0 < len(token) <= TOKEN_MAX_LENGTH else None
+
+
+def _remembered_person(token: str | None) -> Person | None:
+    if not token:
+        return None
+    device = Device.objects.select_related("person").filter(token_hash=device_token_hash(token)).first()
+    return device.person if device else None
+
+
+def _is_inside(person: Person, entrance: Entrance) -> bool:
+    return Visit.objects.filter(
+        person=person, office_id=entrance.office_id, checked_out_at__isnull=True, guardian_visit__isnull=True
+    ).exists()
+
+
+def _cookie_set(request: HttpRequest, response: HttpResponse, token: str) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        token,
+        max_age=DEVICE_COOKIE_MAX_AGE,
+        path=DEVICE_COOKIE_PATH,
+        secure=request.is_secure() or not settings.DEBUG,
+        httponly=True,
+        samesite="Lax",
+    )
+
+
+def _cookie_delete(response: HttpResponse) -> None:
+    response.delete_cookie(DEVICE_COOKIE, path=DEVICE_COOKIE_PATH, samesite="Lax")
+
+
+def _nonce() -> str:
+    # A fresh id per rendered form: a double tap or a resubmit carries the same one and gets the first answer.
+    return secrets.token_urlsafe(16)
+
+
+# --- pages ---------------------------------------------------------------------------------------------------------
+
+
+def _message_page(
+    request: HttpRequest, *, title: str, text: str, status: int, reason: str, entrance: Entrance | None = None
+) -> HttpResponse:
+    context = {"title": title, "text": text, "reason": reason, "entrance": entrance}
+    return render(request, "visitors/message.html", context, status=status)
+
+
+def _unknown_page(request: HttpRequest) -> HttpResponse:
+    return _message_page(
+        request,
+        title=_("Poster not valid"),
+        text=_("This poster is no longer valid. Please ask the officer at the door."),
+        status=404,
+        reason="entrance_unknown",
+    )
+
+
+def _closed_page(request: HttpRequest, entrance: Entrance) -> HttpResponse:
+    return _message_page(
+        request,
+        title=_("This entrance is closed"),
+        text=public_message("denied", "entrance_closed"),
+        status=404,
+        reason="entrance_closed",
+        entrance=entrance,
+    )
+
+
+def _rate_limited_page(request: HttpRequest, error: RateLimited, entrance: Entrance | None) -> HttpResponse:
+    response = _message_page(
+        request, title=_("Please wait"), text=str(error.message), status=429, reason="rate_limited", entrance=entrance
+    )
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _error_page(request: HttpRequest, error: CheckinError, entrance: Entrance) -> HttpResponse:
+    if isinstance(error, EntranceUnknown):
+        return _unknown_page(request)
+    if isinstance(error, EntranceInactive):
+        return _closed_page(request, entrance)
+    title = _("You are not checked in here") if isinstance(error, NotInside) else _("Something went wrong")
+    return _message_page(
+        request, title=title, text=str(error.message), status=error.status, reason=error.code, entrance=entrance
+    )
+
+
+def _form_page(
+    request: HttpRequest, entrance: Entrance, *, form: CheckinForm | None = None, status: int = 200, notice: str = ""
+) -> HttpResponse:
+    context = {
+        "entrance": entrance,
+        "form": form or CheckinForm(),
+        "nonce": _nonce(),
+        "notice": notice,
+        "retention_days": settings.RETENTION_DAYS,
+    }
+    return render(request, "visitors/entrance_form.html", context, status=status)
+
+
+def _device_page(
+    request: HttpRequest, entrance: Entrance, person: Person, *, status: int = 200, notice: str = ""
+) -> HttpResponse:
+    context = {
+        "entrance": entrance,
+        "masked_name": name_mask(person.name),
+        "inside": _is_inside(person, entrance),
+        "nonce": _nonce(),
+        "notice": notice,
+    }
+    return render(request, "visitors/entrance_device.html", context, status=status)
+
+
+def _result_page(
+    request: HttpRequest,
+    entrance: Entrance,
+    *,
+    outcome: str,
+    reason: str,
+    office_name: str,
+    entrance_name: str,
+    at,
+    children: int = 0,
+) -> HttpResponse:
+    # Only the public outcome and reason reach the template: never the colour or the true (health) reason.
+    outcome, reason = str(outcome), str(reason)
+    now = timezone.localtime()
+    context = {
+        "entrance": entrance,
+        "outcome": outcome,
+        "reason": reason,
+        "message": public_message(outcome, reason),
+        "office_name": office_name,
+        "entrance_name": entrance_name,
+        "at": at,
+        "children": children if outcome == "admitted" else 0,
+        "can_check_out": outcome == "admitted" and reason in ("ok", "already_inside"),
+        "clock_ms": int(now.timestamp() * 1000),
+        "clock_offset": int(now.utcoffset().total_seconds() // 60),
+        "now": now,
+    }
+    return render(request, "visitors/result.html", context)
+
+
+def _checkout_page(
+    request: HttpRequest, entrance: Entrance, *, form: CheckoutForm | None = None, status: int = 200
+) -> HttpResponse:
+    person = None if form is not None else _remembered_person(_device_token(request))
+    context = {
+        "entrance": entrance,
+        "form": form or CheckoutForm(),
+        "masked_name": name_mask(person.name) if person else "",
+    }
+    return render(request, "visitors/checkout.html", context, status=status)
+
+
+# --- views -----------------------------------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def entrance(request: HttpRequest, code: str) -> HttpResponse:
+    """What the poster QR opens: the check-in form, or one tap on a remembered phone; POST checks in."""
+    place = _entrance_get(code)
+    if place is None:
+        return _unknown_page(request)
+    if not place.active:
+        return _closed_page(request, place)
+    try:
+        ratelimit_client(request)
+        if request.method == "POST":
+            return _checkin(request, place)
+    except RateLimited as error:
+        return _rate_limited_page(request, error, place)
+    token = _device_token(request)
+    person = _remembered_person(token)
+    if person is not None:
+        return _device_page(request, place, person)
+    response = _form_page(request, place)
+    if token:
+        _cookie_delete(response)  # the server forgot this phone (or never knew it)
+    return response
+
+
+def _checkin(request: HttpRequest, place: Entrance) -> HttpResponse:
+    token = _device_token(request)
+    nonce = request.POST.get("nonce")
+    form = None
+    try:
+        if token and not request.POST.get("nik"):
+            ratelimit_device(token=token)
+            result = visit_checkin(entrance_code=place.code, device_token=token, nonce=nonce)
+        else:
+            form = CheckinForm(request.POST)
+            if not form.is_valid():
+                return _form_page(request, place, form=form, status=400)
+            data = form.cleaned_data
+            ratelimit_nik(nik_hash=nik_hash(data["nik"]))
+            result = visit_checkin(
+                entrance_code=place.code,
+                nik=data["nik"],
+                name=data["name"],
+                phone=data["phone"],
+                dependants=data["dependants"],
+                nonce=nonce,
+                remember_device=data["remember"],
+            )
+    except ValidationError as error:
+        if form is None:
+            return _form_page(request, place, status=400, notice=" ".join(error.messages))
+        form.add_service_errors(error)
+        return _form_page(request, place, form=form, status=400)
+    except CheckinError as error:
+        if error.code == "device_unknown":
+            response = _form_page(request, place, status=400, notice=str(error.message))
+            _cookie_delete(response)
+            return response
+        return _error_page(request, error, place)
+
+    response = _result_page(
+        request,
+        place,
+        outcome=result.public_outcome,
+        reason=result.public_reason,
+        office_name=result.office_name,
+        entrance_name=result.entrance_name,
+        at=result.at,
+        children=result.dependants,
+    )
+    if result.device_token:
+        _cookie_set(request, response, result.device_token)
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout(request: HttpRequest, code: str) -> HttpResponse:
+    """Leaving: by the remembered phone, or by NIK when the phone is not remembered."""
+    place = _entrance_get(code)
+    if place is None:
+        return _unknown_page(request)
+    token = _device_token(request)
+    try:
+        ratelimit_client(request)
+        if request.method == "GET":
+            return _checkout_page(request, place)
+        if "nik" in request.POST:
+            form = CheckoutForm(request.POST)
+            if not form.is_valid():
+                return _checkout_page(request, place, form=form, status=400)
+            ratelimit_nik(nik_hash=nik_hash(form.cleaned_data["nik"]))
+            result = visit_checkout(entrance_code=place.code, nik=form.cleaned_data["nik"])
+        elif token:
+            ratelimit_device(token=token)
+            result = visit_checkout(entrance_code=place.code, device_token=token)
+        else:
+            return _checkout_page(request, place)
+    except RateLimited as error:
+        return _rate_limited_page(request, error, place)
+    except CheckinError as error:
+        return _error_page(request, error, place)
+    return _result_page(
+        request,
+        place,
+        outcome="admitted",
+        reason="checked_out",
+        office_name=result.office_name,
+        entrance_name=result.entrance_name,
+        at=result.at,
+        children=result.people_out - 1,
+    )
+
+
+@require_POST
+def forget_device(request: HttpRequest, code: str) -> HttpResponse:
+    """'Not you?': the server forgets this phone, the cookie goes, and the form comes back."""
+    try:
+        ratelimit_client(request)
+    except RateLimited as error:
+        return _rate_limited_page(request, error, _entrance_get(code))
+    token = _device_token(request)
+    if token:
+        device_forget(token=token)
+    response = redirect("visitors:entrance", code=code)
+    _cookie_delete(response)
+    return response
