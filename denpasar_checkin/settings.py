@@ -247,3 +247,29 @@ if not DEBUG:
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# Health-status sources, alerts and the periodic work (issue 6). The beat schedule itself is in celery.py.
+# The upstream source is asked inline only on a registry miss, and never for longer than this (seconds).
+STATUS_SOURCE_TIMEOUT = env.float("STATUS_SOURCE_TIMEOUT", default=1.0)
+# Background refresh only: attempts per person, with exponential backoff starting at this many seconds.
+STATUS_SOURCE_RETRIES = env.int("STATUS_SOURCE_RETRIES", default=3)
+STATUS_SOURCE_BACKOFF = env.float("STATUS_SOURCE_BACKOFF", default=0.5)
+# Circuit breaker (state in the shared cache, so every process sees it): this many failures in a row open it for
+# the cool-down, during which nobody waits on the upstream service; then one probe decides.
+STATUS_SOURCE_BREAKER_THRESHOLD = env.int("STATUS_SOURCE_BREAKER_THRESHOLD", default=5)
+STATUS_SOURCE_BREAKER_COOLDOWN = env.float("STATUS_SOURCE_BREAKER_COOLDOWN", default=30.0)
+# Whose statuses Celery keeps warm: active staff and everyone who scanned in the last this many days.
+STATUS_REFRESH_SEEN_DAYS = env.int("STATUS_REFRESH_SEEN_DAYS", default=14)
+# Forgotten visits close at the office's closing time plus the grace, or after the maximum stay, whichever is first.
+MAX_STAY_HOURS = env.int("MAX_STAY_HOURS", default=12)
+AUTO_CHECKOUT_GRACE_MINUTES = env.int("AUTO_CHECKOUT_GRACE_MINUTES", default=60)
+# Where black-status alerts go besides the door screen: e-mail (Django's mail settings) and an optional webhook.
+SATGAS_ALERT_EMAILS = env.list("SATGAS_ALERT_EMAILS", default=[])
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_TOKEN = env.str("ALERT_WEBHOOK_TOKEN", default="")  # sent as a bearer token when set
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
+# Celery's Redis caveats: keep retrying the broker at start-up (the web container may start before Redis) and
+# fail fast when queueing from a web request while Redis is unreachable.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 2)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

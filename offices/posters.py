@@ -25,7 +25,8 @@ Bounds = tuple[int, int, int, int]  # (left, top, right, bottom), what the rende
 
 PAGE_SIZE = (2480, 3508)  # A4 portrait at 300 dpi
 DPI = 300
-MARGIN = 150  # 12.7 mm: no text or QR closer to the paper's edge, well clear of any printer's unprintable strip
+MARGIN = 150  # 12.7 mm: no text or QR closer to the left or right edge, clear of any printer's unprintable strip
+EDGE = 100  # 8.5 mm, the same rule for the top and bottom edges; only the coloured bands reach the paper's edge
 
 FONT_DIR = Path(settings.BASE_DIR) / "static" / "fonts"
 FONTS = {
@@ -121,11 +122,11 @@ class Layout:
 
 
 def _step(number: int, x: int, indonesian: str, english: str) -> tuple[Badge, Text]:
-    y, badge = 2965, 120
+    y, badge = 2955, 120
     return (
         Badge(f"step{number}_badge", (x, y, badge, badge), COLOURS["brand"], str(number), Style("bold", 72, "#FFFFFF")),
         Text(
-            (x + badge + 30, y - 4, 560, 300),
+            (x + badge + 30, y - 4, 540, 300),
             (
                 Para(f"step{number}", indonesian, Style("bold", 48, COLOURS["ink"], 36, max_lines=3, line_height=1.18)),
                 Para(f"step{number}_en", english, Style("italic", 38, COLOURS["muted"], 30, max_lines=2)),
@@ -145,7 +146,7 @@ POSTER = Layout(
         # Header band, full bleed, with the city's name and the poster's title.
         Rect("header", (0, 0, 2480, 470), COLOURS["brand"]),
         Rect("header_stripe", (0, 470, 2480, 26), COLOURS["accent"]),
-        Badge("emblem", (150, 95, 280, 280), "#FFFFFF", "✔", Style("bold", 190, COLOURS["brand"])),
+        Badge("emblem", (150, 100, 270, 270), "#FFFFFF", "✔", Style("bold", 180, COLOURS["brand"])),
         Text(
             (490, 92, 1840, 300),
             (
@@ -205,10 +206,10 @@ POSTER = Layout(
         *_step(2, MARGIN + 740, "Isi NIK dan nama (sekali saja)", "Enter your NIK and name (only once)"),
         *_step(3, MARGIN + 1480, "Tunjukkan layar hasil ke petugas", "Show the result screen to the officer"),
         # Footer band.
-        Rect("footer_stripe", (0, 3300, 2480, 14), COLOURS["accent"]),
-        Rect("footer", (0, 3314, 2480, 194), COLOURS["brand_dark"]),
+        Rect("footer_stripe", (0, 3236, 2480, 14), COLOURS["accent"]),
+        Rect("footer", (0, 3250, 2480, 258), COLOURS["brand_dark"]),
         Text(
-            (MARGIN, 3314, 2180, 194),
+            (MARGIN, 3250, 2180, 258),
             (
                 Para(
                     "footer_text",

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 # A second scan of the same person at the same office within this many seconds is the same tap, answered again.
 DOUBLE_TAP_SECONDS = 15
+DEVICE_TOUCH_INTERVAL = datetime.timedelta(days=1)
 MAX_DEPENDANTS = 5
 DEPENDANT_MAX_AGE = 11  # "under 12"
 NAME_MAX_LENGTH = 200
@@ -329,33 +330,38 @@ def visit_checkin(
     nonce = nonce_clean(nonce)
 
     device: Device | None = None
+    errors: dict[str, list] = {}
+    nik_value: str | None = None
+    name_value: str | None = None
+    phone_value = ""
     if device_token and nik in (None, ""):
         device, person = _device_person(device_token)
-        digest, nik_value, name_value, phone_value = person.nik_hash, None, person.name, person.phone
+        digest, name_value, phone_value = person.nik_hash, person.name, person.phone
     else:
-        errors: dict[str, list] = {}
-        nik_value = name_value = None
-        phone_value = ""
-        for key, clean in (
-            ("nik", lambda: nik_clean(nik)),
-            ("name", lambda: name_clean(name)),
-            ("phone", lambda: phone_clean(phone)),
-        ):
+        for key, clean, raw in (("nik", nik_clean, nik), ("name", name_clean, name), ("phone", phone_clean, phone)):
             try:
-                result = clean()
+                cleaned = clean(raw)
             except ValidationError as error:
                 errors.update(error.message_dict)
                 continue
             if key == "nik":
-                nik_value = result
+                nik_value = cleaned
             elif key == "name":
-                name_value = result
+                name_value = cleaned
             else:
-                phone_value = result
-        if errors:
-            raise ValidationError(errors)
+                phone_value = cleaned
+    # Every field's problem is reported in one answer, so a visitor fixes the form once.
+    try:
+        children = dependants_clean(dependants, adult_nik=nik_value or "", today=today)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    if device is None:
         digest = nik_hash(nik_value)
-    children = dependants_clean(dependants, adult_nik=nik_value or "", today=today)
+    elif device.last_used_at is None or now - device.last_used_at > DEVICE_TOUCH_INTERVAL:
+        # Refreshed at most daily, so remembered phones can expire by disuse without a write per scan.
+        Device.objects.filter(pk=device.pk).update(last_used_at=now)
 
     for attempt in range(3):
         try:

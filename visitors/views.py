@@ -19,14 +19,14 @@ from offices.models import Entrance
 
 from .forms import CheckinForm, CheckoutForm
 from .messages import public_message
-from .models import Device, Person, Visit
+from .models import Person
+from .selectors import entrance_by_code, person_for_device, person_is_inside
 from .services import (
     CheckinError,
     EntranceInactive,
     EntranceUnknown,
     NotInside,
     device_forget,
-    device_token_hash,
     visit_checkin,
     visit_checkout,
 )
@@ -48,9 +48,7 @@ def name_mask(name: str) -> str:
 
 
 def _entrance_get(code: str) -> Entrance | None:
-    if len(code) > CODE_MAX_LENGTH:
-        return None
-    return Entrance.objects.select_related("office").filter(code=code).first()
+    return entrance_by_code(code=code, max_length=CODE_MAX_LENGTH)
 
 
 def _device_token(request: HttpRequest) -> str | None:
@@ -59,16 +57,11 @@ def _device_token(request: HttpRequest) -> str | None:
 
 
 def _remembered_person(token: str | None) -> Person | None:
-    if not token:
-        return None
-    device = Device.objects.select_related("person").filter(token_hash=device_token_hash(token)).first()
-    return device.person if device else None
+    return person_for_device(token=token)
 
 
 def _is_inside(person: Person, entrance: Entrance) -> bool:
-    return Visit.objects.filter(
-        person=person, office_id=entrance.office_id, checked_out_at__isnull=True, guardian_visit__isnull=True
-    ).exists()
+    return person_is_inside(person=person, office_id=entrance.office_id)
 
 
 def _cookie_set(request: HttpRequest, response: HttpResponse, token: str) -> None:

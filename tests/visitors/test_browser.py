@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 
 from tests.factories import EntranceFactory, HealthStatusFactory, nik_make
 
@@ -39,6 +40,10 @@ def phone(chromium_path, monkeypatch):
         finally:
             context.close()
             browser.close()
+            # While Playwright's loop runs, Django keys connections by async context, so the ORM calls in the
+            # test opened their own connection that pytest-django never sees; left open, it blocks dropping the
+            # PostgreSQL test database.
+            connections.close_all()
 
 
 def first_visit(page, entrance_url: str, *, nik: str, name: str) -> None:

@@ -324,3 +324,17 @@ def test_friendly_404_and_500_templates(client):
 
     html = render_to_string("500.html")
     assert "Something went wrong" in html and "Traceback" not in html
+
+
+@pytest.mark.django_db
+def test_expired_csrf_token_gets_a_friendly_page_and_writes_nothing():
+    from django.test import Client
+
+    from visitors.models import Person
+
+    entrance = EntranceFactory()
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post(f"/c/{entrance.code}/", {"nik": nik_make(1), "name": "Made", "consent": "on"})
+    assert response.status_code == 403
+    assert b'data-reason="csrf"' in response.content
+    assert not Person.objects.exists()

@@ -296,7 +296,26 @@ def test_checkin_query_budget():
     # A returning person with a warm status cache: entrance read, gate, visit, scan event.
     with max_statements(4):
         again = visit_checkin(
-            entrance_code=entrance.code, nik=nik_make(51), name="Budget Orang",
+            entrance_code=entrance.code,
+            nik=nik_make(51),
+            name="Budget Orang",
             now=timezone.now() + datetime.timedelta(minutes=1),
         )
     assert again.outcome == "admitted"
+
+
+def test_child_errors_come_with_the_other_field_errors():
+    entrance = EntranceFactory()
+    with pytest.raises(ValidationError) as error:
+        visit_checkin(entrance_code=entrance.code, nik="123", name="Ibu", dependants="not a list")
+    assert set(error.value.message_dict) == {"nik", "dependants"}
+
+
+def test_remembered_device_use_is_recorded_at_most_daily():
+    entrance = EntranceFactory()
+    green(42, name="Gede")
+    first = visit_checkin(entrance_code=entrance.code, nik=nik_make(42), name="Gede", remember_device=True)
+    visit_checkout(entrance_code=entrance.code, device_token=first.device_token)
+    later = timezone.now() + datetime.timedelta(days=2)
+    visit_checkin(entrance_code=entrance.code, device_token=first.device_token, now=later)
+    assert Device.objects.get().last_used_at == later

@@ -1,0 +1,1 @@
+"""Benchmarks: the load benchmark (`make bench`) and smaller timing scripts such as bench.posters."""
