@@ -116,7 +116,6 @@ class Qr:
 class Layout:
     size: tuple[int, int]
     dpi: int
-    margin: int
     background: str
     elements: tuple[Rect | Badge | Text | Qr, ...]
 
@@ -140,23 +139,26 @@ def _step(number: int, x: int, indonesian: str, english: str) -> tuple[Badge, Te
 POSTER = Layout(
     size=PAGE_SIZE,
     dpi=DPI,
-    margin=MARGIN,
     background=COLOURS["paper"],
     elements=(
         # Header band, full bleed, with the city's name and the poster's title.
         Rect("header", (0, 0, 2480, 470), COLOURS["brand"]),
         Rect("header_stripe", (0, 470, 2480, 26), COLOURS["accent"]),
-        Badge("emblem", (150, 100, 270, 270), "#FFFFFF", "✔", Style("bold", 180, COLOURS["brand"])),
+        Badge("emblem", (150, 110, 270, 270), "#FFFFFF", "✔", Style("bold", 180, COLOURS["brand"])),
         Text(
-            (490, 92, 1840, 300),
+            (490, 85, 1840, 320),
             (
-                Para("authority", "PEMERINTAH KOTA DENPASAR", Style("bold", 64, COLOURS["brand_tint"], 44)),
-                Para("title", "Check-in Kesehatan", Style("bold", 150, "#FFFFFF", 100)),
-                Para("title_en", "Health check-in", Style("italic", 60, COLOURS["brand_tint"], 44)),
+                Para(
+                    "authority",
+                    "PEMERINTAH KOTA DENPASAR",
+                    Style("bold", 64, COLOURS["brand_tint"], 44, line_height=1.1),
+                ),
+                Para("title", "Check-in Kesehatan", Style("bold", 150, "#FFFFFF", 100, line_height=1.1)),
+                Para("title_en", "Health check-in", Style("italic", 60, COLOURS["brand_tint"], 44, line_height=1.1)),
             ),
             align="left",
             valign="middle",
-            gap=10,
+            gap=6,
         ),
         # The instruction, in Indonesian first, English under it.
         Text(
