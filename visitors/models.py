@@ -142,6 +142,11 @@ class HealthColour(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
+class Resolution(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+
+
 class ScanEvent(models.Model):
     """Every scan, admitted or not; the door screen, reports and audits all read this table."""
 
@@ -173,6 +178,27 @@ class ScanEvent(models.Model):
     note = models.CharField(_("note"), max_length=500, blank=True)
     nonce = models.CharField(_("nonce"), max_length=64, null=True, blank=True, editable=False)
     created_at = models.DateTimeField(_("time"), db_index=True)
+    # The door officer's answer to a pending scan; the answer itself is a new ScanEvent, this closes the case.
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("resolved by"),
+    )
+    resolution = models.CharField(_("resolution"), max_length=8, choices=Resolution.choices, blank=True)
+    resolution_note = models.CharField(_("resolution note"), max_length=500, blank=True)
+    alert_acknowledged_at = models.DateTimeField(_("alert acknowledged at"), null=True, blank=True)
+    alert_acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("alert acknowledged by"),
+    )
 
     class Meta:
         verbose_name = _("scan event")
@@ -188,6 +214,17 @@ class ScanEvent(models.Model):
             # The door screen follows one entrance by id cursor.
             models.Index(fields=["entrance", "id"], name="scan_entrance_cursor_idx"),
             models.Index(fields=["office", "created_at"], name="scan_office_time_idx"),
+            # The door screen's queue and alert banner: small partial indexes, only open cases are in them.
+            models.Index(
+                fields=["entrance", "id"],
+                condition=Q(outcome="pending", resolved_at__isnull=True),
+                name="scan_pending_queue_idx",
+            ),
+            models.Index(
+                fields=["entrance", "id"],
+                condition=Q(alert=True, alert_acknowledged_at__isnull=True),
+                name="scan_open_alert_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from denpasar_checkin.nik import nik_hash
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
@@ -93,6 +93,20 @@ def _message_page(
 ) -> HttpResponse:
     context = {"title": title, "text": text, "reason": reason, "entrance": entrance}
     return render(request, "visitors/message.html", context, status=status)
+
+
+@require_GET
+def code_entry(request: HttpRequest) -> HttpResponse:
+    """Typing the code printed under the QR, for a phone whose camera cannot read the poster."""
+    typed = request.GET.get("code", "")
+    # The poster prints the code in groups of four separated by spaces (codes themselves may hold - and _).
+    code = "".join(typed.split())[:CODE_MAX_LENGTH]
+    if not code:
+        return render(request, "visitors/code_entry.html", {"code": ""})
+    if _entrance_get(code) is None:
+        context = {"code": typed[:40], "error": _("No entrance has this code. Check the poster and try again.")}
+        return render(request, "visitors/code_entry.html", context, status=404)
+    return redirect("visitors:entrance", code=code)
 
 
 def _unknown_page(request: HttpRequest) -> HttpResponse:

@@ -338,3 +338,19 @@ def test_expired_csrf_token_gets_a_friendly_page_and_writes_nothing():
     assert response.status_code == 403
     assert b'data-reason="csrf"' in response.content
     assert not Person.objects.exists()
+
+
+@pytest.mark.django_db
+def test_typed_entrance_code_with_spaces_leads_to_the_entrance(client):
+    entrance = EntranceFactory()
+    grouped = " ".join(entrance.code[i : i + 4] for i in range(0, len(entrance.code), 4))
+    response = client.get("/c/", {"code": grouped})
+    assert response.status_code == 302
+    assert response["Location"] == f"/c/{entrance.code}/"
+
+
+@pytest.mark.django_db
+def test_typed_unknown_code_is_refused_kindly(client):
+    response = client.get("/c/", {"code": "salah-kode"})
+    assert response.status_code == 404
+    assert b'role="alert"' in response.content
