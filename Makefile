@@ -41,9 +41,16 @@ bench: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 
-## messages: recompile the translations after editing locale/*/LC_MESSAGES/django.po
+## messages: collect new/changed strings into locale/id/LC_MESSAGES/django.po, then compile django.mo
+## (needs Debian's gettext). New strings get an empty msgstr: translate them, then run `make messages` again.
+## msgmerge's fuzzy guesses are emptied too: they are never shown and are often wrong ("Entrance code" ~ "Entrance closed").
+## Strings no longer in the code are dropped (--no-obsolete), so the .po lists exactly what the screens use.
+MESSAGES_PO := locale/id/LC_MESSAGES/django.po
 messages: $(VENV)/.installed-run
-	$(PY) manage.py compilemessages --ignore=.venv
+	$(PY) manage.py makemessages -l id --ignore=.venv --ignore=bench --ignore=tests --no-location --no-obsolete
+	msgattrib --clear-fuzzy --empty --clear-previous --no-location -o $(MESSAGES_PO) $(MESSAGES_PO)
+	$(PY) manage.py compilemessages -l id --ignore=.venv
+	@msgfmt --statistics -o /dev/null $(MESSAGES_PO)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from denpasar_checkin.nik import nik_encrypt, nik_hash, nik_mask
@@ -78,8 +78,14 @@ def rows_copy(model: type[models.Model], objects: Iterable[models.Model]) -> int
         count += 1
     buffer.seek(0)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {model._meta.db_table} ({columns}) FROM STDIN"
     with connection.cursor() as cursor:
-        cursor.cursor.copy_expert(f"COPY {model._meta.db_table} ({columns}) FROM STDIN", buffer)
+        raw = cursor.cursor
+        if hasattr(raw, "copy_expert"):  # psycopg2
+            raw.copy_expert(sql, buffer)
+        else:  # psycopg 3
+            with raw.copy(sql) as copy:
+                copy.write(buffer.getvalue())
     return count
 
 
@@ -172,7 +178,8 @@ def data_load(*, people: int) -> BenchData:
 
 def visits_reset() -> None:
     """Between runs: close every open visit and zero every counter, so each run starts from an empty city."""
-    with connection.cursor() as cursor:
+    # One transaction: a late request committing between the two statements would leave a counter wrong.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Visit._meta.db_table} SET checked_out_at = GREATEST(now(), checked_in_at), "
             "closed_by = 'system' WHERE checked_out_at IS NULL"

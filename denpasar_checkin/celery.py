@@ -1,14 +1,60 @@
 """The Celery application; the beat schedule is defined here, in one place."""
 
+import logging
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "denpasar_checkin.settings")
+
+logger = logging.getLogger(__name__)
 
 app = Celery("denpasar_checkin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic work is added here by the apps' issues (status refresh, auto check-out, reconcile, purge).
-app.conf.beat_schedule = {}
+# Every periodic task expires after its own interval: after an outage a backlog of copies is dropped, not replayed.
+app.conf.beat_schedule = {
+    # Keep the status cache warm for staff and people seen in the last 14 days (and ask the upstream source again).
+    "status-refresh": {
+        "task": "screening.tasks.health_statuses_refresh",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
+    # Close forgotten visits at the office's closing time (plus grace) or after the maximum stay.
+    "auto-checkout": {
+        "task": "visitors.tasks.visits_auto_checkout",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
+    # Counters against open visits; drift is fixed, logged and audited.
+    "occupancy-reconcile": {
+        "task": "visitors.tasks.occupancy_reconcile",
+        "schedule": 900.0,
+        "options": {"expires": 900},
+    },
+    # UU PDP: personal data past RETENTION_DAYS, statuses not refreshed for STATUS_RETENTION_DAYS.
+    "retention-purge": {
+        "task": "visitors.tasks.retention_purge",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
+}
+
+# A web request that queues work must not hang on a broker that is down: one quick retry, then give up.
+_QUICK_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+
+
+def task_enqueue(task, /, **kwargs) -> bool:
+    """Queue `task` with keyword arguments (ids and NIK hashes only); never raises.
+
+    Meant for `transaction.on_commit` callbacks in web requests: when Redis is unreachable the request still
+    succeeds and the loss is logged. Periodic tasks and the database remain the source of truth.
+    """
+    try:
+        task.apply_async(kwargs=kwargs, retry=True, retry_policy=_QUICK_RETRY)
+    except Exception:
+        logger.warning("could not queue %s", getattr(task, "name", task), exc_info=True)
+        return False
+    return True

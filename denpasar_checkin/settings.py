@@ -271,5 +271,5 @@ ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
 # Celery's Redis caveats: keep retrying the broker at start-up (the web container may start before Redis) and
 # fail fast when queueing from a web request while Redis is unreachable.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 2)
+CELERY_BROKER_TRANSPORT_OPTIONS.setdefault("socket_connect_timeout", 1)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

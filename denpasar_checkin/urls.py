@@ -17,6 +17,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("offices/", include("offices.urls")),
+    path("reports/", include("visitors.report_urls")),
+    path("door/", include("visitors.door_urls")),
+    # Before visitors' include: it ends with a catch-all JSON 404 for unknown /api/v1/ paths.
+    path("api/v1/", include("screening.api_urls")),
     path("api/v1/", include("visitors.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

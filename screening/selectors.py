@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.utils import timezone
 
 from denpasar_checkin.safe_cache import cache_get_many, cache_set
@@ -118,11 +119,12 @@ def snapshot_from_record(record: dict | None, *, name: str) -> HealthSnapshot:
 
 
 def screening_context_and_status(
-    *, nik_hash: str | None, name: str, today: datetime.date
+    *, nik_hash: str | None, name: str, today: datetime.date, nik: str | None = None
 ) -> tuple[ScreeningContext, HealthSnapshot]:
     """Policy, restriction level and the person's status: one cache round trip, the database only on a miss.
 
-    Runs before the check-in transaction so no lock is ever held while waiting on the cache or registry.
+    Runs before the check-in transaction so no lock is ever held while waiting on the cache or registry. `nik` (the
+    raw NIK, never cached or logged) lets a registry miss be asked of the upstream source when STATUS_SOURCE=http.
     """
     keys = [POLICY_KEY, level_cache_key(today)]
     if nik_hash:
@@ -142,14 +144,28 @@ def screening_context_and_status(
     if nik_hash:
         record = cached.get(status_cache_key(nik_hash))
         if record is None:
-            record = status_record_fetch(nik_hash=nik_hash)
+            record = status_record_fetch(nik_hash=nik_hash, nik=nik, name=name)
         snapshot = snapshot_from_record(record, name=name)
     return ScreeningContext(policy=_policy_from_row(policy_row), level=level), snapshot
 
 
-def status_record_fetch(*, nik_hash: str) -> dict:
-    """Registry row for a NIK hash (or a 'missing' marker), stored in the cache for the next scan."""
+def status_record_fetch(*, nik_hash: str, nik: str | None = None, name: str = "") -> dict:
+    """Registry row for a NIK hash (or a 'missing' marker), stored in the cache for the next scan.
+
+    On a registry miss with STATUS_SOURCE=http and the raw NIK at hand, the upstream source is asked (bounded by
+    STATUS_SOURCE_TIMEOUT, through the shared circuit breaker) and its answer kept in the registry. When it cannot
+    answer, the status is unknown and nothing is cached, so the next scan asks again (the breaker bounds the cost).
+    """
     row = HealthStatus.objects.filter(nik_hash=nik_hash).first()
+    if row is None and nik and settings.STATUS_SOURCE == "http":
+        # Imported here: the source modules build on this one.
+        from .importing import status_fetch_remote
+        from .sources import SourceUnavailable
+
+        try:
+            row = status_fetch_remote(nik=nik, name=name)
+        except SourceUnavailable:
+            return {"missing": True}
     if row is None:
         record = {"missing": True}
         cache_set(status_cache_key(nik_hash), record, STATUS_MISSING_TTL)

@@ -5,14 +5,25 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 
-from django.db import connection
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from denpasar_checkin.safe_cache import cache_delete_many
 from offices.models import OfficeOccupancy
 
-from .decision import PersonKind
-from .selectors import POLICY_KEY, level_cache_key, status_cache_key
+from .decision import Colour, PersonKind, health_colour
+from .models import CaseStatus, HealthStatus
+from .selectors import (
+    POLICY_KEY,
+    _policy_from_db,
+    _policy_from_row,
+    level_cache_key,
+    snapshot_from_record,
+    status_cache_key,
+    status_record_from_row,
+)
+from .signals import health_statuses_now_black
 
 _TABLE = OfficeOccupancy._meta.db_table
 
@@ -91,3 +102,36 @@ def screening_settings_invalidate(*, day: datetime.date | None = None) -> None:
     """Forget the cached policy and today's restriction level after an admin changed them."""
     today = day or timezone.localdate()
     cache_delete_many([POLICY_KEY, level_cache_key(today), level_cache_key(today + datetime.timedelta(days=1))])
+
+
+def health_status_changes_apply(*, nik_hashes: list[str], today: datetime.date | None = None) -> list[str]:
+    """After registry rows changed (committed): drop their cached copies and tell listeners who is black now.
+
+    Runs in a worker (screening.tasks.health_statuses_changed); safe to run twice, since the listener alerts a visit
+    at most once. Returns the hashes that are black.
+    """
+    health_status_cache_invalidate(nik_hashes=nik_hashes)
+    today = today or timezone.localdate()
+    policy = _policy_from_row(_policy_from_db())
+    black = [
+        row.nik_hash
+        for row in HealthStatus.objects.filter(nik_hash__in=nik_hashes).exclude(case_status=CaseStatus.NONE)
+        if health_colour(snapshot_from_record(status_record_from_row(row), name=row.name), policy=policy, today=today)
+        == Colour.BLACK
+    ]
+    if black:
+        health_statuses_now_black.send(sender=HealthStatus, nik_hashes=black)
+    return black
+
+
+def health_statuses_purge(*, now: datetime.datetime | None = None, batch_size: int = 1000) -> int:
+    """Delete statuses nobody refreshed for STATUS_RETENTION_DAYS (health data is kept no longer than needed)."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.STATUS_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        batch = list(HealthStatus.objects.filter(refreshed_at__lt=cutoff).values_list("id", "nik_hash")[:batch_size])
+        if not batch:
+            return deleted
+        with transaction.atomic():
+            deleted += HealthStatus.objects.filter(id__in=[pk for pk, _digest in batch]).delete()[0]
+        health_status_cache_invalidate(nik_hashes=[digest for _pk, digest in batch])

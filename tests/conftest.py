@@ -53,3 +53,44 @@ def _clear_cache():
 
     cache.clear()
     yield
+
+
+# --- issue 6: sources, Celery -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loopback_server():
+    """A real HTTP server on 127.0.0.1 (see tests/loopback.py); set `.responder` to decide the answers."""
+    from tests.loopback import LoopbackServer
+
+    server = LoopbackServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def celery_eager():
+    """Run queued tasks inline even when REDIS_URL configures a real broker."""
+    from tests.celery_worker import eager_tasks
+
+    with eager_tasks(True):
+        yield
+
+
+@pytest.fixture
+def celery_broker(require_redis):
+    """The real Redis broker with an empty queue, tasks not eager; no worker yet (see celery_worker)."""
+    from tests.celery_worker import eager_tasks, queue_purge
+
+    with eager_tasks(False):
+        queue_purge()
+        yield require_redis
+
+
+@pytest.fixture
+def celery_worker(celery_broker):
+    """A real Celery worker thread consuming from the real Redis broker (tests/celery_worker.py)."""
+    from tests.celery_worker import worker_running
+
+    with worker_running() as worker:
+        yield worker

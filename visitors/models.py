@@ -209,11 +209,24 @@ class ScanEvent(models.Model):
             models.CheckConstraint(condition=Q(outcome__in=[c.value for c in ScanOutcome]), name="scan_outcome_valid"),
             models.CheckConstraint(condition=Q(reason__in=[c.value for c in ReasonCode]), name="scan_reason_valid"),
             models.CheckConstraint(condition=Q(action__in=[c.value for c in ScanAction]), name="scan_action_valid"),
+            # An open case has no answer; a resolved one always says which.
+            models.CheckConstraint(
+                condition=(Q(resolved_at__isnull=True) & Q(resolution=""))
+                | (Q(resolved_at__isnull=False) & Q(resolution__in=[c.value for c in Resolution])),
+                name="scan_resolution_consistent",
+            ),
         ]
         indexes = [
             # The door screen follows one entrance by id cursor.
             models.Index(fields=["entrance", "id"], name="scan_entrance_cursor_idx"),
             models.Index(fields=["office", "created_at"], name="scan_office_time_idx"),
+            # Reports count denied and pending scans per office and day; the admitted majority stays out of it,
+            # so the index is small and check-ins that pass do not write to it.
+            models.Index(
+                fields=["office", "created_at"],
+                condition=Q(outcome__in=[ScanOutcome.DENIED, ScanOutcome.PENDING]),
+                name="scan_office_problem_idx",
+            ),
             # The door screen's queue and alert banner: small partial indexes, only open cases are in them.
             models.Index(
                 fields=["entrance", "id"],

@@ -10,6 +10,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -17,7 +18,7 @@ from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from denpasar_checkin.nik import nik_age, nik_encrypt, nik_hash, nik_mask, nik_validate
+from denpasar_checkin.nik import nik_age, nik_decrypt, nik_encrypt, nik_hash, nik_mask, nik_validate
 from offices.models import Entrance, OfficeOccupancy, Staff
 from screening.decision import (
     Colour,
@@ -412,7 +413,9 @@ def _checkin_once(
         if earlier is not None:
             return _answer_from_event(earlier, person_name=name_value, capacity_info=_capacity_of(row, today))
 
-    context, snapshot = screening_context_and_status(nik_hash=digest, name=name_value, today=today)
+    context, snapshot = screening_context_and_status(
+        nik_hash=digest, name=name_value, today=today, nik=nik_value or _lookup_nik(device)
+    )
     percentage = context.level.percentage_for(row["office__sector"])
     capacity = row["office__capacity"]
     limit = effective_capacity(capacity=capacity, percentage=percentage)
@@ -656,10 +659,23 @@ def _visit_close(
 
 
 def _after_checkin(*, event_id: int, entrance_id: int, alert: bool) -> None:
-    """Side effects once the check-in is committed: wake the door screens (and, later, alerts)."""
+    """Side effects once the check-in is committed: wake the door screens and, for a black status, tell Satgas."""
+    from .alerts import scan_alert_queue
     from .events import scan_event_announce
 
     scan_event_announce(event_id=event_id, entrance_id=entrance_id)
+    if alert:
+        scan_alert_queue(scan_event_id=event_id)
+
+
+def _lookup_nik(device: Device | None) -> str | None:
+    """A remembered person's NIK, read back only when the upstream source may be asked (STATUS_SOURCE=http)."""
+    if device is None or settings.STATUS_SOURCE != "http":
+        return None
+    try:
+        return nik_decrypt(device.person.nik_encrypted)
+    except ValueError:
+        return None  # unreadable under the configured keys: the registry and cache still answer
 
 
 # --- check-out ------------------------------------------------------------------------------------------------

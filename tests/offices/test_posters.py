@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import segno
 from django.core.management import CommandError, call_command
+from django.utils import translation
 from PIL import Image
 
 from offices.models import Entrance
@@ -270,7 +271,7 @@ def test_render_posters_writes_a_png_per_active_entrance_and_the_office_pdf(tmp_
 
 @pytest.mark.django_db
 def test_render_posters_refuses_a_missing_office(tmp_path):
-    with pytest.raises(CommandError, match="no office with id 999999"):
+    with translation.override("en"), pytest.raises(CommandError, match="no office with id 999999"):
         call_command("render_posters", office=999999, out=str(tmp_path))
 
 
@@ -280,5 +281,5 @@ def test_render_posters_refuses_a_folder_it_cannot_write(tmp_path):
     not_a_folder = tmp_path / "file.txt"
     not_a_folder.write_text("in the way")
 
-    with pytest.raises(CommandError, match="Cannot write posters to"):
+    with translation.override("en"), pytest.raises(CommandError, match="Cannot write posters to"):
         call_command("render_posters", office=entrance.office_id, out=str(not_a_folder / "posters"))

@@ -1,0 +1,646 @@
+"""`make bench` (python -m bench): load data, serve with gunicorn as in production, drive it with wrk, check
+correctness after every run, and write bench/results/latest.json. See README.md, "Benchmark".
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import platform
+import random
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+from . import infra
+
+WORKDIR = Path("/tmp/dc-bench")
+CSRF_TOKEN = "benchCsrfToken0123456789abcdefgh"  # 32 characters: Django accepts the unmasked secret
+# Benchmark-only secrets: the benchmark database is thrown away, and these never reach a deployment.
+BENCH_SECRETS = {
+    "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+    "NIK_HASH_KEY": "1:bench-only-nik-hash-key",
+    "FIELD_ENCRYPTION_KEY": base64.urlsafe_b64encode(b"bench-only-field-encryption-key!").decode(),
+}
+
+
+def _args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--duration", type=float, default=20, help="seconds per wrk run (default 20)")
+    parser.add_argument("--half-rate-duration", type=float, default=15, help="seconds of the paced run")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections, one per thread (32)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers (cores)")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument(
+        "--max-requests",
+        type=int,
+        default=0,
+        help="gunicorn max_requests (0: no worker recycling, so memory growth would show; production uses 5000)",
+    )
+    parser.add_argument(
+        "--db-conn-max-age",
+        type=int,
+        default=None,
+        help="DB_CONN_MAX_AGE for the server (default: the settings' own default)",
+    )
+    parser.add_argument(
+        "--db-pool",
+        type=int,
+        default=0,
+        help="experiment: Django's psycopg 3 pool with this max size per worker (needs psycopg 3 installed)",
+    )
+    parser.add_argument(
+        "--shared-redis-pool", action="store_true", help="experiment: one Redis pool per process (bench/cache.py)"
+    )
+    parser.add_argument(
+        "--sync-middleware",
+        action="store_true",
+        help="experiment: a sync-only pass-through middleware last (bench/middleware.py)",
+    )
+    parser.add_argument("--only", default="", help="comma-separated runs to do (default: all)")
+    parser.add_argument("--soak", action="store_true", help="add a 10-minute check-in/check-out soak run")
+    parser.add_argument("--soak-duration", type=float, default=600, help="seconds of the soak (600)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile run")
+    parser.add_argument("--no-ratelimit-run", action="store_true", help="skip the short run with rate limits on")
+    return parser.parse_args(argv)
+
+
+def _environ(
+    *,
+    port: int,
+    workers: int,
+    max_requests: int,
+    rate_limits: bool,
+    conn_max_age: int | None = None,
+    db_pool: int = 0,
+    shared_redis_pool: bool = False,
+    sync_middleware: bool = False,
+) -> dict[str, str]:
+    """What both this process and the server see: production settings, DEBUG off, on loopback."""
+    env = {
+        **os.environ,
+        **BENCH_SECRETS,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "false",
+        "DATABASE_URL": infra.database_url(),
+        "REDIS_URL": infra.redis_url(),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(WORKDIR / "static"),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_MAX_REQUESTS": str(max_requests),
+        "RATE_LIMIT_ENABLED": "true" if rate_limits else "false",
+    }
+    if conn_max_age is not None:
+        env["DB_CONN_MAX_AGE"] = str(conn_max_age)
+    if db_pool:
+        env["BENCH_DB_POOL"] = str(db_pool)
+    if shared_redis_pool:
+        env["BENCH_SHARED_REDIS_POOL"] = "1"
+    if sync_middleware:
+        env["BENCH_SYNC_MIDDLEWARE"] = "1"
+    if rate_limits:
+        # All load comes from 127.0.0.1: the per-client limit is raised, the per-NIK limit stays as shipped.
+        env["RATE_LIMIT_CLIENT"] = "1000000000/m"
+    return env
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.port = infra.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.runs: dict[str, dict] = {}
+        self.correctness: dict[str, dict] = {}
+        self.rss_peak = 0.0
+        self.server = None
+        self.wrk = ""
+        self.data = None
+
+    # --- set-up --------------------------------------------------------------------------------------------
+
+    def prepare(self) -> dict:
+        shutil.rmtree(WORKDIR, ignore_errors=True)
+        WORKDIR.mkdir(parents=True)
+        timings = {}
+        started = time.perf_counter()
+        infra.services_start()
+        self.wrk = infra.wrk_ensure()
+        os.environ.update(
+            _environ(port=self.port, workers=self.args.workers, max_requests=self.args.max_requests, rate_limits=False)
+        )
+        infra.database_recreate()
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        mark = time.perf_counter()
+        call_command("migrate", "--noinput", verbosity=0)
+        call_command("collectstatic", "--noinput", verbosity=0)
+        timings["migrate_and_collectstatic_s"] = round(time.perf_counter() - mark, 2)
+
+        from .load import data_load
+
+        self.data = data_load(people=self.args.people)
+        timings.update({f"load_{k}": round(v, 2) for k, v in self.data.timings.items()})
+        timings["setup_total_s"] = round(time.perf_counter() - started, 2)
+        print(
+            f"loaded {self.data.people:,} people, {len(self.data.offices)} offices + hot spot + floor "
+            f"in {self.data.timings['total_s']:.1f} s (setup {timings['setup_total_s']:.1f} s)",
+            flush=True,
+        )
+        return timings
+
+    def server_start(self, *, rate_limits: bool = False) -> None:
+        from .server import Server
+
+        env = _environ(
+            port=self.port,
+            workers=self.args.workers,
+            max_requests=self.args.max_requests,
+            rate_limits=rate_limits,
+            conn_max_age=self.args.db_conn_max_age,
+            db_pool=self.args.db_pool,
+            shared_redis_pool=self.args.shared_redis_pool,
+            sync_middleware=self.args.sync_middleware,
+        )
+        self.server = Server(env=env, port=self.port, log_path=WORKDIR / "server.log")
+        self.server.start()
+
+    def server_stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    # --- runs ----------------------------------------------------------------------------------------------
+
+    def _counters(self) -> dict[str, int]:
+        import redis
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            sessions = cursor.fetchone()[0]
+        info = redis.Redis.from_url(infra.redis_url()).info("stats")
+        return {"pg_sessions": int(sessions or 0), "redis_connections": int(info["total_connections_received"])}
+
+    def _drain(self, timeout: float = 30.0) -> float:
+        """Wait until the server has finished what it accepted before the load generator stopped.
+
+        Quiet means: no PostgreSQL backend of the benchmark database busy and no new access-log line for a second.
+        Checking (or resetting) earlier would race with the last requests' commits.
+        """
+        from django.db import connection
+
+        started = time.monotonic()
+        log = self.server.log_path
+        last_size, quiet_since = -1, None
+        while time.monotonic() - started < timeout:
+            size = log.stat().st_size if log.exists() else 0
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+                )
+                busy = cursor.fetchone()[0]
+            now = time.monotonic()
+            if size == last_size and busy == 0:
+                quiet_since = quiet_since or now
+                if now - quiet_since >= 1.0:
+                    break
+            else:
+                quiet_since = None
+            last_size = size
+            time.sleep(0.1)
+        return round(time.monotonic() - started, 2)
+
+    def _config(self, codes: list[str], **extra) -> dict:
+        from .people import FAMILY_NAMES, FIRST_NAMES
+
+        return {
+            "people": self.data.people,
+            "first_names": list(FIRST_NAMES),
+            "family_names": list(FAMILY_NAMES),
+            "codes": codes,
+            "salt": secrets.token_hex(4),
+            "csrf": CSRF_TOKEN,
+            **extra,
+        }
+
+    def run(self, name: str, *, script: str, codes: list[str], duration: float | None = None, **extra) -> dict:
+        """One wrk run from an empty city, then its correctness checks."""
+        from .checks import marks_take, run_check
+        from .cpu import CpuMeter, cpu_per_request
+        from .load import visits_reset
+        from .report import wrk_summary
+        from .server import RssSampler
+
+        visits_reset()
+        marks = marks_take()
+        before = self._counters()
+        duration = duration or self.args.duration
+        interval = 5.0 if duration > 120 else 1.0
+        print(f"run {name:<20} {duration:g} s ...", end=" ", flush=True)
+        meter = CpuMeter(self.server.process.pid)
+        with RssSampler(self.server, interval=interval) as rss:
+            cpu_before = meter.snapshot()
+            load = self._wrk(name, script=script, codes=codes, duration=duration, **extra)
+            cpu_after = meter.snapshot()
+            drained = self._drain()
+        after = self._counters()
+        summary = wrk_summary(load)
+        summary["connections"] = self.args.connections
+        summary["drain_s"] = drained
+        summary["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu_after, requests=summary["requests"])
+        summary["server_rss_peak_mb"] = rss.peak_mb
+        summary["pg_backends_peak"] = rss.pg_backends_peak
+        summary["pg_connections_per_request"] = round(
+            (after["pg_sessions"] - before["pg_sessions"]) / max(1, summary["requests"]), 3
+        )
+        summary["redis_connections_per_request"] = round(
+            (after["redis_connections"] - before["redis_connections"]) / max(1, summary["requests"]), 3
+        )
+        if duration > 120:
+            summary["rss_samples"] = rss.samples
+        self.rss_peak = max(self.rss_peak, rss.peak_mb)
+        if script == "floor":
+            self._floor_counter_reset()
+        check = run_check(data=self.data, marks=marks, load=summary, hotspot=name == "hotspot")
+        self.correctness[name] = check
+        print(
+            f"{summary['rps']:8.1f} rps  p99 {summary['p99_ms']:7.2f} ms  non-2xx {summary['non_2xx']:>6}  "
+            f"{'ok' if check['ok'] else 'FAIL: ' + '; '.join(check['violations'])}",
+            flush=True,
+        )
+        self.runs[name] = summary
+        return summary
+
+    def _wrk(self, name: str, *, script: str, codes: list[str], duration: float, **extra) -> dict:
+        from .loadgen import wrk_run
+
+        path = {"bare": "/bench/bare/", "floor": "/bench/floor/"}.get(script, "/")
+        return wrk_run(
+            wrk=self.wrk,
+            script=script,
+            url=self.url + path,
+            duration=duration,
+            connections=self.args.connections,
+            config=self._config(codes, **extra),
+            workdir=WORKDIR,
+            name=name,
+        )
+
+    def _floor_counter_reset(self) -> None:
+        from django.db import connection
+
+        from offices.models import OfficeOccupancy
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {OfficeOccupancy._meta.db_table} SET visitors_inside = 0, staff_inside = 0 "
+                "WHERE office_id = %s",
+                [self.data.floor.id],
+            )
+
+    def run_half_rate(self, peak_rps: float) -> dict:
+        """Open loop at half the measured check-in peak: the latency a phone sees on a busy, not saturated, day."""
+        from .checks import marks_take, run_check
+        from .cpu import CpuMeter, cpu_per_request
+        from .load import visits_reset
+        from .loadgen import paced_run
+        from .people import name_for, nik_for, phone_for
+        from .report import paced_summary
+        from .server import RssSampler
+
+        visits_reset()
+        marks = marks_take()
+        codes = self.data.regular_codes
+        rng = random.Random()
+        head = f"POST /api/v1/checkins/ HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nContent-Type: application/json\r\n"
+
+        def request_make() -> bytes:
+            i = rng.randrange(self.data.people)
+            body = json.dumps(
+                {
+                    "entrance": rng.choice(codes),
+                    "nik": nik_for(i),
+                    "name": name_for(i),
+                    "phone": phone_for(i),
+                    "nonce": secrets.token_urlsafe(12),
+                }
+            ).encode()
+            return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+        rate = max(1.0, peak_rps / 2)
+        duration = self.args.half_rate_duration
+        print(f"run {'checkin_half_rate':<20} {duration:g} s at {rate:.0f}/s ...", end=" ", flush=True)
+        meter = CpuMeter(self.server.process.pid)
+        with RssSampler(self.server) as rss:
+            cpu_before = meter.snapshot()
+            load = paced_run(host="127.0.0.1", port=self.port, rate=rate, duration=duration, request_make=request_make)
+            cpu_after = meter.snapshot()
+            self._drain()
+        summary = paced_summary(load)
+        summary["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu_after, requests=summary["requests"])
+        summary["server_rss_peak_mb"] = rss.peak_mb
+        self.rss_peak = max(self.rss_peak, rss.peak_mb)
+        check = run_check(data=self.data, marks=marks, load=summary)
+        self.correctness["checkin_half_rate"] = check
+        print(
+            f"{summary['rps']:8.1f} rps  p99 {summary['p99_ms']:7.2f} ms  non-2xx {summary['non_2xx']:>6}  "
+            f"{'ok' if check['ok'] else 'FAIL: ' + '; '.join(check['violations'])}",
+            flush=True,
+        )
+        self.runs["checkin_half_rate"] = summary
+        return summary
+
+    def page_probe(self) -> str | None:
+        """None when the visitor page answers a form POST with a result page; else why the run is skipped."""
+        from .load import visits_reset
+        from .people import name_for, nik_for, phone_for
+
+        body = urllib.parse.urlencode(
+            {
+                "csrfmiddlewaretoken": CSRF_TOKEN,
+                "nik": nik_for(0),
+                "name": name_for(0),
+                "phone": phone_for(0),
+                "consent": "on",
+                "remember": "on",
+                "nonce": secrets.token_urlsafe(12),
+            }
+        )
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn.request(
+                "POST",
+                f"/c/{self.data.regular_codes[0]}/",
+                body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={CSRF_TOKEN}"},
+            )
+            response = conn.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            conn.close()
+        except OSError as error:
+            return f"probe failed: {error}"
+        finally:
+            visits_reset()
+        if response.status != 200:
+            return f"probe POST /c/<code>/ answered {response.status}, not 200 with a result page"
+        if "data-outcome=" not in text:
+            return "probe POST /c/<code>/ answered 200 without a data-outcome result element"
+        return None
+
+    def profile(self) -> dict:
+        """py-spy on one worker during a short check-in run (not part of the ratios: sampling costs a little)."""
+        from .checks import marks_take, run_check
+        from .load import visits_reset
+        from .profiling import profile_summary, pyspy_start
+        from .report import wrk_summary
+
+        duration = min(self.args.duration, 15)
+        pid = self.server.worker_pids()[0]
+        visits_reset()
+        marks = marks_take()
+        print(f"run {'checkin_profiled':<20} {duration + 2:g} s (py-spy on worker {pid}) ...", end=" ", flush=True)
+        raws = {mode: WORKDIR / f"profile-checkin-{mode}.txt" for mode in ("cpu", "wall")}
+        spies = {
+            mode: pyspy_start(pid=pid, duration=duration, out=raw, idle=mode == "wall") for mode, raw in raws.items()
+        }
+        time.sleep(0.5)
+        load = self._wrk("checkin_profiled", script="checkin", codes=self.data.regular_codes, duration=duration + 1)
+        outputs = {mode: spy.communicate(timeout=60)[0] for mode, spy in spies.items()}
+        self._drain()
+        summary = wrk_summary(load)
+        check = run_check(data=self.data, marks=marks, load=summary)
+        self.correctness["checkin_profiled"] = check
+        print(f"{summary['rps']:8.1f} rps  {'ok' if check['ok'] else 'FAIL'}", flush=True)
+        result: dict = {"rps_while_sampling": summary["rps"], "worker_pid": pid}
+        for mode, raw in raws.items():
+            if spies[mode].returncode != 0 or not raw.exists():
+                result[mode] = {"error": f"py-spy failed ({spies[mode].returncode}): {outputs[mode].strip()[-500:]}"}
+            else:
+                result[mode] = profile_summary(raw, mode=mode) | {"raw_stacks": str(raw)}
+        return result
+
+    # --- the whole benchmark --------------------------------------------------------------------------------
+
+    def execute(self) -> dict:
+        timings = self.prepare()
+        from .inprocess import queries_per_checkin
+        from .load import visits_reset
+
+        queries = queries_per_checkin(data=self.data)
+        visits_reset()
+        posters = _posters()
+        codes = self.data.regular_codes
+        hot_codes = self.data.hotspot.codes
+        profile: dict = {}
+        soak: dict = {}
+        only = {name.strip() for name in self.args.only.split(",") if name.strip()}
+
+        def wanted(name: str) -> bool:
+            return not only or name in only
+
+        try:
+            self.server_start()
+            if wanted("bare"):
+                self.run("bare", script="bare", codes=codes)
+            if wanted("floor"):
+                self.run("floor", script="floor", codes=codes)
+            if wanted("checkin") or wanted("checkin_half_rate"):
+                checkin = self.run("checkin", script="checkin", codes=codes)
+                if wanted("checkin_half_rate"):
+                    self.run_half_rate(checkin["rps"])
+            if wanted("checkin_checkout"):
+                self.run("checkin_checkout", script="pairs", codes=codes, hold=1, leave_probability=0)
+            if wanted("page"):
+                page_skipped = self.page_probe()
+                if page_skipped is None:
+                    self.run("page", script="page", codes=codes)
+                else:
+                    self.runs["page"] = {"skipped": page_skipped}
+                    print(f"run page                 skipped: {page_skipped}", flush=True)
+            if wanted("hotspot"):
+                # Each thread keeps up to 4 people inside: 4 x connections wanting in, against 20 places.
+                self.run("hotspot", script="pairs", codes=hot_codes, hold=4, leave_probability=0.3)
+            if wanted("profile") and not self.args.no_profile:
+                profile = self.profile()
+            if self.args.soak:
+                soak_run = self.run(
+                    "soak",
+                    script="pairs",
+                    codes=codes,
+                    duration=self.args.soak_duration,
+                    hold=1,
+                    leave_probability=0,
+                )
+                soak = _memory_trend(soak_run.get("rss_samples", []))
+            if wanted("checkin_ratelimited") and not self.args.no_ratelimit_run:
+                self.server_stop()
+                self.server_start(rate_limits=True)
+                self.run("checkin_ratelimited", script="checkin", codes=codes, duration=min(self.args.duration, 10))
+        finally:
+            self.server_stop()
+        return self._results(timings=timings, queries=queries, posters=posters, profile=profile, soak=soak)
+
+    def _results(self, *, timings: dict, queries: dict, posters: dict | None, profile: dict, soak: dict) -> dict:
+        runs = self.runs
+        ratios = {}
+        floor_rps = runs.get("floor", {}).get("rps")
+        bare_rps = runs.get("bare", {}).get("rps")
+        for name, run in runs.items():
+            if run.get("skipped") or run.get("open_loop"):
+                continue
+            if name != "floor":
+                ratios[f"{name}_vs_floor"] = round(run["rps"] / floor_rps, 3) if floor_rps else None
+            if name != "bare":
+                ratios[f"{name}_vs_bare"] = round(run["rps"] / bare_rps, 3) if bare_rps else None
+        all_ok = all(check["ok"] for check in self.correctness.values())
+        half = runs.get("checkin_half_rate", {})
+        targets = {
+            "checkin >= 60% of floor": _verdict(ratios.get("checkin_vs_floor"), lambda r: r >= 0.6),
+            "p99 < 50 ms at half the peak check-in rate": _verdict(half.get("p99_ms"), lambda p: p < 50, unit="ms"),
+            "zero 5xx, over-admissions, lost requests": "met" if all_ok else "MISSED",
+            "server memory flat over the soak": (
+                ("met" if soak.get("flat") else "MISSED") + f" ({soak.get('growth_mb')} MB after warm-up)"
+                if soak
+                else "not run (make bench BENCH_ARGS=--soak)"
+            ),
+        }
+        results = {
+            "runs": runs,
+            "ratios": ratios,
+            "queries_per_checkin": queries["mean"],
+            "queries_per_checkin_detail": queries,
+            "server_peak_rss_mb": round(self.rss_peak, 1),
+            "correctness": {"ok": all_ok, **self.correctness},
+            "targets": targets,
+            "machine": _machine(self.args, self.wrk),
+            "setup": timings,
+            "profile": profile,
+            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        if soak:
+            results["soak"] = soak
+        if posters is not None:
+            results["posters"] = posters
+        return results
+
+
+def _verdict(value, ok, *, unit: str = "") -> str:
+    if value is None:
+        return "not measured"
+    return f"{'met' if ok(value) else 'MISSED'} ({value}{(' ' + unit) if unit else ''})"
+
+
+def _memory_trend(samples: list[tuple[float, float]]) -> dict:
+    """Growth between the first and the last minute after warm-up (the first fifth, at least 60 s)."""
+    if len(samples) < 6:
+        return {}
+    end = samples[-1][0]
+    warm = max(60.0, end / 5)
+    after = [(t, mb) for t, mb in samples if t >= warm]
+    window = 60.0
+    first = [mb for t, mb in after if t < warm + window] or [after[0][1]]
+    last = [mb for t, mb in after if t >= end - window] or [after[-1][1]]
+    baseline, final = statistics.median(first), statistics.median(last)
+    growth = final - baseline
+    return {
+        "warm_up_s": warm,
+        "baseline_mb": round(baseline, 1),
+        "final_mb": round(final, 1),
+        "growth_mb": round(growth, 1),
+        "growth_pct": round(100 * growth / baseline, 1) if baseline else None,
+        "flat": growth <= max(5.0, 0.05 * baseline),
+        "samples": len(samples),
+    }
+
+
+def _posters() -> dict | None:
+    try:
+        from .posters import bench_posters
+    except ImportError:
+        return None
+    try:
+        return bench_posters()
+    except Exception as error:  # a poster failure must not lose the load results
+        return {"error": f"{type(error).__name__}: {error}"}
+
+
+def _version(command: list[str]) -> str:
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "unknown"
+    return (completed.stdout or completed.stderr).strip().splitlines()[0] if completed.returncode in (0, 1) else ""
+
+
+def _machine(args: argparse.Namespace, wrk: str) -> dict:
+    import django
+    import psutil
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "postgres": postgres,
+        "redis": _version(["redis-server", "--version"]),
+        "wrk": _version([wrk, "--version"]),
+        "workers": args.workers,
+        "worker_class": "uvicorn_worker.UvicornWorker (gunicorn.conf.py)",
+        "max_requests": args.max_requests,
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "people": args.people,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
+    os.chdir(Path(__file__).resolve().parent.parent)
+    sys.path.insert(0, os.getcwd())
+    bench = Bench(args)
+    results = bench.execute()
+    from .report import results_write, table_print
+
+    path = results_write(results)
+    table_print(results)
+    profile = results.get("profile") or {}
+    for mode, title in (("cpu", "a worker's CPU"), ("wall", "a check-in request's wall time")):
+        buckets = (profile.get(mode) or {}).get("buckets_pct")
+        if buckets:
+            print(f"\nwhere {title} goes during check-ins (py-spy, % of samples):")
+            for bucket, pct in buckets.items():
+                print(f"  {pct:5.1f}%  {bucket}")
+    checkin_cpu = results["runs"].get("checkin", {}).get("cpu_ms_per_request")
+    if checkin_cpu:
+        print(f"\nCPU ms per check-in by process: {checkin_cpu}")
+    print(f"\nresults: {path}   logs and raw profile: {WORKDIR}")
+    return 0 if results["correctness"]["ok"] else 1

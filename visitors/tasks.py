@@ -1,0 +1,44 @@
+"""Celery tasks of visitors: thin wrappers that take ids and call one service each; all safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from . import alerts, maintenance
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def visits_auto_checkout() -> int:
+    return maintenance.visits_auto_checkout()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def occupancy_reconcile() -> int:
+    return len(maintenance.occupancy_reconcile())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def retention_purge() -> dict[str, int]:
+    result = maintenance.personal_data_purge()
+    return {
+        "scan_events": result.scan_events,
+        "visits": result.visits,
+        "people": result.people,
+        "devices": result.devices,
+        "health_statuses": result.health_statuses,
+    }
+
+
+# Mail servers and webhooks fail for minutes at a time: retry with growing pauses (about 30 s to 15 min).
+# Each channel is marked once sent, so a retry or a redelivery does not repeat what already went out.
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(Exception,),
+    retry_backoff=30,
+    retry_backoff_max=900,
+    retry_jitter=True,
+    max_retries=8,
+)
+def scan_alert_notify(scan_event_id: int) -> dict[str, bool] | None:
+    return alerts.scan_alert_notify(scan_event_id=scan_event_id)
