@@ -42,6 +42,28 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(autouse=True)
+def _migration_data_for_transactional_tests(request):
+    """Transactional tests flush the tables between tests, which also removes what data migrations created
+    (the role groups, the default restriction level and policy); put it back so every test starts the same."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    import datetime
+
+    from offices.roles import roles_sync
+    from screening.models import RestrictionLevel, ScreeningPolicy
+
+    roles_sync()
+    if not RestrictionLevel.objects.exists():
+        RestrictionLevel.objects.create(level=0, name="Tanpa pembatasan", effective_from=datetime.date(2000, 1, 1))
+    ScreeningPolicy.objects.get_or_create(id=1)
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     # Real hashers cost ~0.3 s a user; tests only need passwords to round-trip.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -369,6 +369,8 @@
   }
 
   function post(form) {
+    // A queue item disappears once answered; keep the keyboard in the queue instead of dropping focus to the page.
+    var inQueue = !!form.closest("#queue");
     var buttons = form.querySelectorAll("button");
     Array.prototype.forEach.call(buttons, function (b) {
       b.disabled = true;
@@ -394,6 +396,7 @@
         if (result.ok && form.hasAttribute("data-reset")) form.reset();
         if (result.ok && form.closest("#people")) search();
         if (result.ok && form.closest("#closeday")) form.closest("details").open = false;
+        if (result.ok && inQueue) (queue.querySelector("[data-action=approve]") || document.getElementById("queue-title")).focus();
         return result;
       })
       .catch(function () {
