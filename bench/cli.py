@@ -415,7 +415,7 @@ class Bench:
         visits_reset()
         marks = marks_take()
         print(f"run {'checkin_profiled':<20} {duration + 2:g} s (py-spy on worker {pid}) ...", end=" ", flush=True)
-        raws = {mode: WORKDIR / f"profile-checkin-{mode}.txt" for mode in ("cpu", "wall")}
+        raws = {"wall": WORKDIR / "profile-checkin-wall.txt"}
         spies = {
             mode: pyspy_start(pid=pid, duration=duration, out=raw, idle=mode == "wall") for mode, raw in raws.items()
         }
@@ -435,20 +435,73 @@ class Bench:
                 result[mode] = profile_summary(raw, mode=mode) | {"raw_stacks": str(raw)}
         return result
 
+    def door_latency(self) -> dict | None:
+        """Scan-to-door-screen latency (bench/door_latency.py, when it exists): SSE screens of an officer session
+        follow two entrances while check-ins arrive one at a time."""
+        try:
+            from .door_latency import bench_door_latency
+        except ImportError:
+            return None
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+        from django.contrib.sessions.backends.db import SessionStore
+
+        from offices.models import Entrance
+
+        from .load import visits_reset
+        from .people import colour_for, name_for, nik_for
+
+        user = get_user_model().objects.create_superuser(
+            f"bench-door-{secrets.token_hex(4)}", "bench@example.invalid", secrets.token_urlsafe(24)
+        )
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        codes = {office.codes[0] for office in self.data.offices[:2]}
+        by_id = dict(Entrance.objects.filter(code__in=codes).values_list("id", "code"))
+        people = (i for i in range(self.data.people - 1, 0, -1) if colour_for(i) == "green")
+
+        def api_checkin(entrance_id: int) -> None:
+            i = next(people)
+            body = json.dumps({"entrance": by_id[entrance_id], "nik": nik_for(i), "name": name_for(i)})
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+            conn.request("POST", "/api/v1/checkins/", body=body, headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status != 200:
+                raise RuntimeError(f"check-in answered {response.status}")
+
+        visits_reset()
+        print(f"run {'door_latency':<20} ...", end=" ", flush=True)
+        try:
+            result = bench_door_latency(self.url, session.session_key, sorted(by_id), api_checkin)
+        except Exception as error:  # the door screen is another feature: report, do not lose the load results
+            result = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            self._drain()
+            visits_reset()
+        print(result.get("error") or f"p50 {result.get('p50_ms')} ms  p95 {result.get('p95_ms')} ms", flush=True)
+        return result
+
     # --- the whole benchmark --------------------------------------------------------------------------------
 
     def execute(self) -> dict:
         timings = self.prepare()
-        from .inprocess import queries_per_checkin
+        from .inprocess import api_profile, queries_per_checkin
         from .load import visits_reset
 
         queries = queries_per_checkin(data=self.data)
+        visits_reset()
+        inprocess_profile = api_profile(data=self.data) if not self.args.no_profile else {}
         visits_reset()
         posters = _posters()
         codes = self.data.regular_codes
         hot_codes = self.data.hotspot.codes
         profile: dict = {}
         soak: dict = {}
+        door: dict | None = None
         only = {name.strip() for name in self.args.only.split(",") if name.strip()}
 
         def wanted(name: str) -> bool:
@@ -476,8 +529,12 @@ class Bench:
             if wanted("hotspot"):
                 # Each thread keeps up to 4 people inside: 4 x connections wanting in, against 20 places.
                 self.run("hotspot", script="pairs", codes=hot_codes, hold=4, leave_probability=0.3)
+            if wanted("door_latency"):
+                door = self.door_latency()
             if wanted("profile") and not self.args.no_profile:
                 profile = self.profile()
+            if inprocess_profile:
+                profile["inprocess"] = inprocess_profile
             if self.args.soak:
                 soak_run = self.run(
                     "soak",
@@ -494,7 +551,10 @@ class Bench:
                 self.run("checkin_ratelimited", script="checkin", codes=codes, duration=min(self.args.duration, 10))
         finally:
             self.server_stop()
-        return self._results(timings=timings, queries=queries, posters=posters, profile=profile, soak=soak)
+        results = self._results(timings=timings, queries=queries, posters=posters, profile=profile, soak=soak)
+        if door is not None:
+            results["door_latency"] = door
+        return results
 
     def _results(self, *, timings: dict, queries: dict, posters: dict | None, profile: dict, soak: dict) -> dict:
         runs = self.runs
@@ -606,6 +666,7 @@ def _machine(args: argparse.Namespace, wrk: str) -> dict:
         pass
     return {
         "cores": os.cpu_count(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
         "cpu": cpu,
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
@@ -633,12 +694,17 @@ def main(argv: list[str] | None = None) -> int:
     path = results_write(results)
     table_print(results)
     profile = results.get("profile") or {}
-    for mode, title in (("cpu", "a worker's CPU"), ("wall", "a check-in request's wall time")):
+    for mode, title in (("wall", "a check-in request's wall time in a worker"),):
         buckets = (profile.get(mode) or {}).get("buckets_pct")
         if buckets:
             print(f"\nwhere {title} goes during check-ins (py-spy, % of samples):")
             for bucket, pct in buckets.items():
                 print(f"  {pct:5.1f}%  {bucket}")
+    inprocess = (profile.get("inprocess") or {}).get("buckets_pct")
+    if inprocess:
+        print("\nwhere an API check-in's time goes in-process (cProfile, test client, warm connection):")
+        for bucket, pct in inprocess.items():
+            print(f"  {pct:5.1f}%  {bucket}")
     checkin_cpu = results["runs"].get("checkin", {}).get("cpu_ms_per_request")
     if checkin_cpu:
         print(f"\nCPU ms per check-in by process: {checkin_cpu}")

@@ -83,5 +83,9 @@ def cpu_per_request(before: CpuSnapshot, after: CpuSnapshot, *, requests: int) -
         for name in ("server", "postgres", "redis", "load_generator")
     }
     per["machine_total"] = round(1000 * (after.machine_busy - before.machine_busy) / requests, 3)
+    # CPU the benchmark did not cause (other jobs on a shared machine): when large, the run's numbers are low.
+    per["other_processes"] = round(
+        per["machine_total"] - sum(per[n] for n in ("server", "postgres", "redis", "load_generator")), 3
+    )
     per["machine_busy_pct"] = round(100 * (after.machine_busy - before.machine_busy) / (wall * os.cpu_count()), 1)
     return per

@@ -109,6 +109,7 @@ async def _paced(
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     latencies: list[float] = []
+    by_second: dict[int, list[float]] = {}
     statuses: Counter = Counter()
     errors: Counter = Counter()
 
@@ -139,6 +140,7 @@ async def _paced(
             # Measured from when the request was due, not when it was sent: queueing counts (no coordinated
             # omission).
             latencies.append(loop.time() - intended)
+            by_second.setdefault(int(intended - started), []).append(latencies[-1])
             statuses[f"s{status // 100}xx"] += 1
             if closing:
                 writer.close()
@@ -146,9 +148,9 @@ async def _paced(
         if writer is not None:
             writer.close()
 
+    started = loop.time()
     workers = [asyncio.create_task(worker()) for _ in range(connections)]
     total = int(rate * duration)
-    started = loop.time()
     for n in range(total):
         due = started + n / rate
         delay = due - loop.time()
@@ -169,6 +171,8 @@ async def _paced(
         | {"max": round(ordered[-1] * 1000, 2) if ordered else None},
         "status": dict(statuses),
         "socket_errors": dict(errors),
+        # Where the tail comes from: the slowest request due in each second of the run.
+        "max_ms_by_second": [round(max(v) * 1000, 1) for _s, v in sorted(by_second.items())],
     }
 
 

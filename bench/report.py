@@ -50,6 +50,7 @@ def paced_summary(load: dict) -> dict:
         "socket_errors": socket_errors,
         "socket_error_kinds": load["socket_errors"],
         "open_loop": True,
+        "max_ms_by_second": load.get("max_ms_by_second", []),
     }
 
 

@@ -34,6 +34,7 @@ DAYS = 30
 STAFF_PER_OFFICE = 40
 ENTRANCES_PER_OFFICE = 3
 CHUNK = 100_000
+PAGE_MARK = "whole page"
 
 
 def log(message: str) -> None:
@@ -402,11 +403,13 @@ def _median_ms(work: Callable[[], object], *, runs: int) -> tuple[float, list[fl
     return round(statistics.median(times), 1), [round(t, 1) for t in times]
 
 
-def _explain(sql: str) -> dict[str, Any]:
-    """EXPLAIN (ANALYZE, BUFFERS) of one statement, reduced to what shows index use."""
-    from django.db import connection
+def _explain(sql: str, *, settings: list[str]) -> dict[str, Any]:
+    """EXPLAIN (ANALYZE, BUFFERS) of one statement (after the SET LOCALs it ran with), reduced to index use."""
+    from django.db import connection, transaction
 
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in settings:
+            cursor.execute(statement)
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql)
         plan = cursor.fetchone()[0]
     plan = plan[0] if isinstance(plan, list) else json.loads(plan)[0]
@@ -442,11 +445,14 @@ def measure(name: str, work: Callable[[], object], *, runs: int) -> dict[str, An
     median, times = _median_ms(work, runs=runs)
     with CaptureQueriesContext(connection) as captured:
         work()
-    statements = [
-        _explain(q["sql"])
-        for q in captured.captured_queries
-        if q["sql"].lstrip().upper().startswith(("SELECT", "WITH"))
-    ]
+    statements, settings = [], []
+    for query in captured.captured_queries:
+        sql = query["sql"].lstrip()
+        if sql.upper().startswith("SET LOCAL"):
+            settings.append(sql)
+        elif sql.upper().startswith(("SELECT", "WITH")):
+            statements.append(_explain(sql, settings=settings))
+            settings = []
     result = {
         "median_ms": median,
         "runs_ms": times,
@@ -454,7 +460,7 @@ def measure(name: str, work: Callable[[], object], *, runs: int) -> dict[str, An
         "under_target": median < TARGET_MS,
         "explain": statements,
     }
-    flag = "ok " if median < TARGET_MS else "SLOW"
+    flag = "page" if PAGE_MARK in name else ("ok " if median < TARGET_MS else "SLOW")
     log(f"{flag} {name:<38} {median:>8.1f} ms  ({len(statements)} statements)")
     for statement in statements:
         seq = f"  SEQ SCAN: {', '.join(statement['seq_scans'])}" if statement["seq_scans"] else ""
@@ -471,7 +477,6 @@ def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed
         _scan_counts,
         _visit_counts,
         city_dashboard,
-        entrance_counts,
         exposure_contacts,
         local_midnight,
         occupancy_series,
@@ -522,11 +527,10 @@ def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed
     }
 
     cases: list[tuple[str, Callable[[], object]]] = [
-        ("office: check-ins/outs (day)", lambda: _visit_counts(office_ids=[busiest], rng=day)),
-        ("office: denials + pending (day)", lambda: _scan_counts(office_ids=[busiest], rng=day)),
+        ("office: check-ins/outs by entrance (day)", lambda: _visit_counts(office_ids=[busiest], rng=day)),
+        ("office: denials + pending by entrance (day)", lambda: _scan_counts(office_ids=[busiest], rng=day)),
         ("office: occupancy 15-min series (day)", lambda: occupancy_series(office_ids=[busiest], rng=day, now=now)),
         ("office: occupancy series (today)", lambda: occupancy_series(office_ids=[busiest], rng=today_range, now=now)),
-        ("office: per-entrance counts (day)", lambda: entrance_counts(office_id=busiest, rng=day)),
         ("office: staff compliance (day)", lambda: staff_compliance(office_ids=[busiest], rng=day, today=today)),
         (
             "office: staff compliance 8 weeks",
@@ -577,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
             "scan_events": ScanEvent.objects.count(),
             "load_seconds": None,
         }
+        if RESULTS.exists():  # the load was timed by the run that built the database
+            info["load_seconds"] = json.loads(RESULTS.read_text(encoding="utf-8"))["data"].get("load_seconds")
         info["office_ids"] = [o.pk for o in info["offices"]]
         now = Visit.objects.order_by("-checked_in_at").values_list("checked_in_at", flat=True).first()
     else:
@@ -584,7 +590,13 @@ def main(argv: list[str] | None = None) -> int:
         info = load(seed=args.seed, now=now)
 
     timings = run_timings(info, now=now, runs=args.runs, seed=args.seed)
-    slow = {name: t["median_ms"] for name, t in timings.items() if t.get("median_ms", 0) >= TARGET_MS}
+    # The target is per query; a whole page (several queries) is reported beside it for context.
+    pages = {name: t["median_ms"] for name, t in timings.items() if PAGE_MARK in name}
+    slow = {
+        name: t["median_ms"]
+        for name, t in timings.items()
+        if PAGE_MARK not in name and t.get("median_ms", 0) >= TARGET_MS
+    }
     seq = {
         name: [s for e in t.get("explain", []) for s in e["seq_scans"] if "visitors_" in s]
         for name, t in timings.items()
@@ -602,8 +614,9 @@ def main(argv: list[str] | None = None) -> int:
             "load_seconds": info["load_seconds"],
         },
         "target_ms": TARGET_MS,
-        "all_under_target": not slow,
+        "all_queries_under_target": not slow,
         "slow": slow,
+        "pages_ms": pages,
         "seq_scans_on_big_tables": seq,
         "timings": timings,
     }

@@ -211,7 +211,7 @@ def office_visits_export(*, actor: AbstractBaseUser | None, office: Office, rng:
         entrance_out,
         closed_by,
         guardian,
-    ) in office_visits_for_export(office_id=office.pk, rng=rng):
+    ) in office_visits_for_export(office_id=office.pk, rng=rng).iterator(chunk_size=2000):
         minutes = int((checked_out - checked_in).total_seconds() // 60) if checked_out else ""
         rows.append(
             [

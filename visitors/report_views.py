@@ -7,6 +7,7 @@ Satgas (and superusers) run exposure reports. Charts are SVG drawn on the server
 from __future__ import annotations
 
 import datetime
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
@@ -185,11 +186,12 @@ class SinceForm(forms.Form):
 
 # --- charts (server-side SVG) ---------------------------------------------------------------------------------
 
-CHART_WIDTH = 640
+# A narrow viewBox: on a phone the SVG is drawn ~370 px wide, so 14-unit labels stay readable.
+CHART_WIDTH = 480
 CHART_HEIGHT = 220
-CHART_LEFT = 40  # room for the y labels
+CHART_LEFT = 46  # room for the y labels ("100%")
 CHART_BOTTOM = 24  # room for the x labels
-CHART_TOP = 10
+CHART_TOP = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,13 +210,13 @@ class LineChart:
     empty: bool
 
 
-def _nice_top(value: int) -> int:
-    """A round upper bound for the y axis (1, 2, 5 x 10^n)."""
-    value = max(value, 1)
+def _nice_step(value: int, *, ticks: int = 4) -> int:
+    """A round tick step (1, 2 or 5 x 10^n) so that about `ticks` steps cover `value`."""
+    rough = max(value, 1) / ticks
     magnitude = 1
     while True:
         for step in (1, 2, 5):
-            if step * magnitude >= value:
+            if step * magnitude >= rough:
                 return step * magnitude
         magnitude *= 10
 
@@ -224,7 +226,8 @@ def occupancy_chart(series: OccupancySeries, *, rng: DateRange, limit: int | Non
     plot_w = CHART_WIDTH - CHART_LEFT - 8
     plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
     total_buckets = max(1, len(rng.days) * 24 * 60 // series.bucket_minutes)
-    top = _nice_top(max(series.peak, limit or 0))
+    step = _nice_step(max(series.peak, limit or 0))
+    top = step * max(1, math.ceil(max(series.peak, limit or 0) / step))
     step_x = plot_w / total_buckets
 
     def y(value: float) -> float:
@@ -239,15 +242,15 @@ def occupancy_chart(series: OccupancySeries, *, rng: DateRange, limit: int | Non
     if points:
         last_x = round(CHART_LEFT + len(series.points) * step_x, 1)
         area = f"{CHART_LEFT},{bottom} " + " ".join(points) + f" {last_x},{bottom}"
-    y_ticks = [(y(top * k / 4), top * k // 4) for k in range(5)]
+    y_ticks = [(y(value), value) for value in range(0, top + 1, step)]
     days = len(rng.days)
     tz = timezone.get_default_timezone()
     x_ticks: list[tuple[float, str]] = []
     if days == 1:
-        for hour in range(0, 25, 3):
+        for hour in range(0, 25, 4):
             x_ticks.append((round(CHART_LEFT + plot_w * hour / 24, 1), f"{hour:02d}"))
     else:
-        every = max(1, days // 8)
+        every = max(1, math.ceil(days / 7))
         for n, day in enumerate(rng.days):
             if n % every == 0:
                 moment = datetime.datetime.combine(day, datetime.time.min, tzinfo=tz)

@@ -526,3 +526,13 @@ def test_reports_use_local_days():
     assert d.summary.checkins == 1 and d.summary.checkouts == 0
     assert d.summary.peak_at == at(9, "23:30")
     assert timezone.localtime(d.summary.peak_at).date() == datetime.date(2024, 3, 9)
+
+
+def test_staff_compliance_trend_skips_days_past_retention(roster, settings):
+    settings.RETENTION_DAYS = 8  # 3 March onwards is kept
+
+    weeks = staff_compliance_weeks(office_ids=[roster["office"].pk], last_day=NOW.date(), today=NOW.date(), weeks=4)[
+        roster["office"].pk
+    ]
+
+    assert [(w.week_start, w.working_days) for w in weeks] == [(datetime.date(2024, 3, 4), 5)]
