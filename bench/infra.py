@@ -85,10 +85,10 @@ def redis_url() -> str:
 
 def database_recreate() -> None:
     """Drop and create the benchmark database (never the app's or CI's), and empty Redis db 9."""
-    import psycopg2
+    import psycopg
     import redis
 
-    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres")
+    conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user="postgres", dbname="postgres")
     try:
         conn.autocommit = True
         with conn.cursor() as cursor:

@@ -45,9 +45,9 @@ def log(message: str) -> None:
 
 
 def database_recreate(*, host: str, port: int, user: str) -> None:
-    import psycopg2
+    import psycopg
 
-    connection = psycopg2.connect(host=host, port=port, user=user, dbname="postgres")
+    connection = psycopg.connect(host=host, port=port, user=user, dbname="postgres")
     connection.autocommit = True
     with connection.cursor() as cursor:
         cursor.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
@@ -80,7 +80,11 @@ def _copy(cursor, table: str, columns: list[str], rows: Iterator[tuple]) -> int:
 
     def flush() -> None:
         buffer.seek(0)
-        cursor.copy_expert(sql, buffer)
+        if hasattr(cursor, "copy_expert"):  # psycopg2
+            cursor.copy_expert(sql, buffer)
+        else:  # psycopg 3
+            with cursor.copy(sql) as copy:
+                copy.write(buffer.getvalue())
         buffer.seek(0)
         buffer.truncate()
 

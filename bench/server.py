@@ -119,9 +119,9 @@ class RssSampler:
         self._thread.join()
 
     def _loop(self) -> None:
-        import psycopg2
+        import psycopg
 
-        conn = psycopg2.connect(self.dsn) if self.dsn else None
+        conn = psycopg.connect(self.dsn) if self.dsn else None
         try:
             if conn is not None:
                 conn.autocommit = True

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import DateTimeField, Exists, F, OuterRef, Subquery, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +28,6 @@ from screening.decision import (
     Outcome,
     PersonKind,
     Reason,
-    capacity_decision,
     screening_decide,
 )
 from screening.selectors import effective_capacity, restriction_level_current, screening_context_and_status
@@ -533,9 +533,9 @@ def _checkin_once(
                 office_id=office_id, kind=kind, count=headcount, effective_capacity=limit, enforce_limit=enforce_limit
             )
             if not gate.admitted:
-                decision = capacity_decision(
-                    decision=decision, kind=kind, policy=policy, inside=gate.inside, effective_capacity=limit
-                )
+                # The failed conditional UPDATE is the verdict; the counts read after it are for display only
+                # (a check-out committing in between must not turn a refusal into an uncounted admission).
+                decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
         if decision.admitted:
             visit = Visit.objects.create(
                 person_id=person_id, office_id=office_id, entrance_in_id=row["id"], kind=kind, checked_in_at=now
@@ -644,16 +644,18 @@ def _visit_close(
     officer: AbstractBaseUser | None,
 ) -> int:
     """Close a visit and its dependants' visits, and release their places; returns how many people left."""
-    closed = (
-        Visit.objects.filter(checked_out_at__isnull=True)
-        .filter(pk=visit_id)
-        .update(checked_out_at=now, closed_by=closed_by, entrance_out_id=entrance_id, closed_by_user=officer)
-    )
+    # A concurrent request may have opened the visit after our clock was read: never close before it began.
+    out_at = Greatest(F("checked_in_at"), Value(now, output_field=DateTimeField()))
+    closing = {
+        "checked_out_at": out_at,
+        "closed_by": closed_by,
+        "entrance_out_id": entrance_id,
+        "closed_by_user": officer,
+    }
+    closed = Visit.objects.filter(checked_out_at__isnull=True).filter(pk=visit_id).update(**closing)
     if not closed:
         return 0
-    closed += Visit.objects.filter(guardian_visit_id=visit_id, checked_out_at__isnull=True).update(
-        checked_out_at=now, closed_by=closed_by, entrance_out_id=entrance_id, closed_by_user=officer
-    )
+    closed += Visit.objects.filter(guardian_visit_id=visit_id, checked_out_at__isnull=True).update(**closing)
     occupancy_release(office_id=office_id, kind=PersonKind(kind), count=closed)
     return closed
 

@@ -319,3 +319,31 @@ def test_remembered_device_use_is_recorded_at_most_daily():
     later = timezone.now() + datetime.timedelta(days=2)
     visit_checkin(entrance_code=entrance.code, device_token=first.device_token, now=later)
     assert Device.objects.get().last_used_at == later
+
+
+def test_closing_a_visit_opened_after_our_clock_never_ends_before_it_began():
+    """Two offices at once: the later-starting request committed first; the other closes its visit safely."""
+    first, second = EntranceFactory(), EntranceFactory()
+    green(60, name="Dua Kantor")
+    start = timezone.now()
+    opened = visit_checkin(
+        entrance_code=first.code, nik=nik_make(60), name="Dua Kantor", now=start + datetime.timedelta(seconds=5)
+    )
+    result = visit_checkin(entrance_code=second.code, nik=nik_make(60), name="Dua Kantor", now=start)
+    assert result.outcome == "admitted"
+    old = Visit.objects.get(pk=opened.visit_id)
+    assert old.checked_out_at == old.checked_in_at
+
+
+def test_a_refused_gate_is_always_capacity_full_even_if_a_place_frees_up(monkeypatch):
+    """The UPDATE's verdict stands; a check-out committing between it and the re-read must not admit anyone."""
+    import visitors.services as services
+    from screening.services import GateResult
+
+    office = OfficeFactory(capacity=1)
+    entrance = EntranceFactory(office=office)
+    green(61, name="Orang Ketat")
+    monkeypatch.setattr(services, "occupancy_admit", lambda **kwargs: GateResult(False, 0, 0))
+    result = visit_checkin(entrance_code=entrance.code, nik=nik_make(61), name="Orang Ketat")
+    assert (result.outcome, result.reason) == ("denied", "capacity_full")
+    assert not Visit.objects.exists()
