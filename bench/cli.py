@@ -46,24 +46,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         help="gunicorn max_requests (0: no worker recycling, so memory growth would show; production uses 5000)",
     )
     parser.add_argument(
-        "--db-conn-max-age",
-        type=int,
-        default=None,
-        help="DB_CONN_MAX_AGE for the server (default: the settings' own default)",
-    )
-    parser.add_argument(
         "--db-pool",
         type=int,
-        default=0,
-        help="experiment: Django's psycopg 3 pool with this max size per worker (needs psycopg 3 installed)",
-    )
-    parser.add_argument(
-        "--shared-redis-pool", action="store_true", help="experiment: one Redis pool per process (bench/cache.py)"
-    )
-    parser.add_argument(
-        "--sync-middleware",
-        action="store_true",
-        help="experiment: a sync-only pass-through middleware last (bench/middleware.py)",
+        default=None,
+        help="DB_POOL_MAX_SIZE for the server: PostgreSQL connections per worker (default: the settings' own)",
     )
     parser.add_argument("--only", default="", help="comma-separated runs to do (default: all)")
     parser.add_argument("--soak", action="store_true", help="add a 10-minute check-in/check-out soak run")
@@ -79,10 +65,7 @@ def _environ(
     workers: int,
     max_requests: int,
     rate_limits: bool,
-    conn_max_age: int | None = None,
-    db_pool: int = 0,
-    shared_redis_pool: bool = False,
-    sync_middleware: bool = False,
+    db_pool: int | None = None,
 ) -> dict[str, str]:
     """What both this process and the server see: production settings, DEBUG off, on loopback."""
     env = {
@@ -101,14 +84,8 @@ def _environ(
         "GUNICORN_MAX_REQUESTS": str(max_requests),
         "RATE_LIMIT_ENABLED": "true" if rate_limits else "false",
     }
-    if conn_max_age is not None:
-        env["DB_CONN_MAX_AGE"] = str(conn_max_age)
-    if db_pool:
-        env["BENCH_DB_POOL"] = str(db_pool)
-    if shared_redis_pool:
-        env["BENCH_SHARED_REDIS_POOL"] = "1"
-    if sync_middleware:
-        env["BENCH_SYNC_MIDDLEWARE"] = "1"
+    if db_pool is not None:
+        env["DB_POOL_MAX_SIZE"] = str(db_pool)
     if rate_limits:
         # All load comes from 127.0.0.1: the per-client limit is raised, the per-NIK limit stays as shipped.
         env["RATE_LIMIT_CLIENT"] = "1000000000/m"
@@ -170,10 +147,7 @@ class Bench:
             workers=self.args.workers,
             max_requests=self.args.max_requests,
             rate_limits=rate_limits,
-            conn_max_age=self.args.db_conn_max_age,
             db_pool=self.args.db_pool,
-            shared_redis_pool=self.args.shared_redis_pool,
-            sync_middleware=self.args.sync_middleware,
         )
         self.server = Server(env=env, port=self.port, log_path=WORKDIR / "server.log")
         self.server.start()

@@ -107,8 +107,8 @@ class DoorFeed:
     def read_then_release(self, *, force_state: bool = False, release: bool = False) -> str:
         """As read(); with `release`, give the database connection back afterwards.
 
-        A busy screen keeps its connection between wake-ups (a burst of scans would otherwise open one per scan
-        per screen); a screen that has been idle for a poll interval lets it go, so quiet doors hold none.
+        Streams give their connection back after every read: with the per-process pool that is cheap, and a
+        screen that kept one would starve the pool (20 open screens stalled check-ins for seconds in the bench).
         """
         try:
             return self.read(force_state=force_state)
@@ -182,7 +182,7 @@ async def door_stream_async(feed: DoorFeed, config: StreamConfig) -> AsyncIterat
     # With Redis a wake-up is the normal path and the poll only a safety net against a lost message.
     poll = max(config.poll_seconds, 5.0) if pubsub is not None else max(config.poll_seconds, 1.0)
     try:
-        yield f"retry: {config.retry_ms}\n\n" + await read(force_state=True)
+        yield f"retry: {config.retry_ms}\n\n" + await read(force_state=True, release=True)
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -199,7 +199,7 @@ async def door_stream_async(feed: DoorFeed, config: StreamConfig) -> AsyncIterat
                     await _unsubscribe(pubsub)
                     pubsub = None
                     poll = max(config.poll_seconds, 1.0)
-            chunk = await read(force_state=woke, release=not woke)
+            chunk = await read(force_state=woke, release=True)
             if time.monotonic() >= next_heartbeat:
                 chunk += HEARTBEAT
                 next_heartbeat = time.monotonic() + config.heartbeat_seconds

@@ -347,3 +347,19 @@ def test_a_refused_gate_is_always_capacity_full_even_if_a_place_frees_up(monkeyp
     result = visit_checkin(entrance_code=entrance.code, nik=nik_make(61), name="Orang Ketat")
     assert (result.outcome, result.reason) == ("denied", "capacity_full")
     assert not Visit.objects.exists()
+
+
+def test_precompiled_entrance_query_matches_the_orm():
+    """The check-in's main read is compiled once and re-bound; it must give exactly what the ORM gives."""
+    from visitors.services import _entrance_queryset, _entrance_with_person
+
+    entrance = EntranceFactory()
+    StaffFactory(office=entrance.office, nik=nik_make(70), name="Pegawai")
+    green(70, name="Pegawai")
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(70), name="Pegawai")
+    from denpasar_checkin.nik import nik_hash
+
+    for digest in (nik_hash(nik_make(70)), nik_hash(nik_make(71)), None):
+        queryset, _names = _entrance_queryset(code=entrance.code, digest=digest)
+        assert _entrance_with_person(code=entrance.code, digest=digest) == queryset.first()
+    assert _entrance_with_person(code="tidak-ada", digest=None) is None
