@@ -206,6 +206,12 @@ RATE_LIMIT_ENABLED = env.bool("RATE_LIMIT_ENABLED", default=True)
 RATE_LIMIT_CLIENT = env.str("RATE_LIMIT_CLIENT", default="300/m")
 RATE_LIMIT_NIK = env.str("RATE_LIMIT_NIK", default="10/m")
 RATE_LIMIT_OFFICER = env.str("RATE_LIMIT_OFFICER", default="120/m")
+# Door-screen event streams: reconnect after this long (proxies cut idle streams), heartbeat comment interval.
+DOOR_STREAM_MAX_SECONDS = env.float("DOOR_STREAM_MAX_SECONDS", default=300)
+DOOR_STREAM_HEARTBEAT_SECONDS = env.float("DOOR_STREAM_HEARTBEAT_SECONDS", default=15)
+DOOR_STREAM_POLL_SECONDS = env.float("DOOR_STREAM_POLL_SECONDS", default=0.5)
+DOOR_STREAM_STATE_SECONDS = env.float("DOOR_STREAM_STATE_SECONDS", default=5)
+DOOR_STREAM_RETRY_MS = env.int("DOOR_STREAM_RETRY_MS", default=1000)
 # How many reverse proxies add X-Forwarded-For in front of the app (0: trust only the socket address).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 

@@ -9,6 +9,7 @@ app_name = "door"
 urlpatterns = [
     path("", door_views.door_index, name="index"),
     path("<int:entrance_id>/", door_views.door_screen, name="screen"),
+    path("<int:entrance_id>/kiosk/", door_views.door_kiosk, name="kiosk"),
     path("<int:entrance_id>/events", door_views.door_events, name="events"),
     path("<int:entrance_id>/events.json", door_views.door_events_json, name="events_json"),
     path("<int:entrance_id>/inside", door_views.door_inside, name="inside"),

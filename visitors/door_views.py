@@ -5,8 +5,10 @@ script, a redirect for a plain form post).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from denpasar_checkin.ratelimit import RateLimited
+from offices.live_codes import PERIOD_SECONDS, live_seconds_left, live_url
 from offices.models import Entrance
 
 from .door_selectors import (
@@ -48,6 +51,7 @@ from .services import MAX_DEPENDANTS, CheckinError
 from .stream import DoorFeed, StreamConfig, door_stream_async, door_stream_sync
 
 QUERY_MAX_LENGTH = 100
+KIOSK_QR_SCALE = 10  # module size in SVG units; the page scales the SVG to the screen
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
@@ -185,6 +189,30 @@ def door_screen(request: HttpRequest, entrance_id: int) -> HttpResponse:
             "config": config,
         },
     )
+
+
+@never_cache
+@require_safe
+@login_required
+def door_kiosk(request: HttpRequest, entrance_id: int) -> HttpResponse:
+    """The live door QR, full screen: a new signed code every period; the page reloads itself at each change."""
+    entrance = _entrance(request, entrance_id)
+    now = timezone.now()
+    url = live_url(entrance=entrance, at=now)
+    # Reload just after the boundary (never 0: a refresh of 0 would loop while the server's clock catches up).
+    seconds_left = max(1, math.ceil(live_seconds_left(now)))
+    qr = segno.make(url, error="q").svg_inline(
+        scale=KIOSK_QR_SCALE, border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr", title=entrance.name
+    )
+    context = {
+        "entrance": entrance,
+        "office": entrance.office,
+        "url": url,
+        "qr": qr,
+        "seconds_left": seconds_left,
+        "period_seconds": PERIOD_SECONDS,
+    }
+    return render(request, "door/kiosk.html", context)
 
 
 @never_cache

@@ -36,3 +36,21 @@ def public_message(outcome: str, reason: str) -> str:
 
 def reason_label(reason: str) -> str:
     return str(REASON_LABELS.get(reason, reason))
+
+# Refusals at an entrance that accepts only the live QR on the door screen (keyed by the live check's reason).
+LIVE_CODE_TITLES = {
+    "expired": _("This QR code has expired"),
+    "invalid": _("Scan the code on the door screen"),
+}
+LIVE_CODE_MESSAGES = {
+    "expired": _("This QR code has expired. Please scan the code on the screen at the door again."),
+    "invalid": _(
+        "This entrance accepts only the QR code shown on the screen at the door. Please scan the code on the screen."
+    ),
+}
+
+
+def live_code_refusal(reason: str) -> tuple[str, str, str]:
+    """(code, title, text) for a refused live check; anything but "expired" reads as invalid."""
+    key = "expired" if reason == "expired" else "invalid"
+    return f"live_code_{key}", str(LIVE_CODE_TITLES[key]), str(LIVE_CODE_MESSAGES[key])

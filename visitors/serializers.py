@@ -73,7 +73,8 @@ class DependantsField(serializers.ListField):
 
 
 class CheckinRequestSerializer(serializers.Serializer):
-    """`{"entrance", "nik", "name", "phone"?, "dependants"?, "nonce"?}` or `{"entrance", "device_token"}`."""
+    """`{"entrance", "nik", "name", "phone"?, "dependants"?, "nonce"?, "live"?}` or `{"entrance", "device_token",
+    "live"?}`."""
 
     entrance = _text(help_text=_("The entrance code from the QR poster (not the entrance id)."))
     nik = _text(required=False, allow_blank=True, invalid=_("NIK must be given as text."))
@@ -88,6 +89,16 @@ class CheckinRequestSerializer(serializers.Serializer):
     )
     device_token = _text(
         required=False, allow_blank=True, max_length=128, help_text=_("A remembered phone's token, instead of NIK.")
+    )
+    live = _text(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=256,
+        help_text=_(
+            "At an entrance that accepts only the live door QR: the `t` value from the QR on the door screen, or the "
+            "pass from a page opened with it. Not needed by an officer of the office."
+        ),
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -42,11 +42,11 @@ class StreamConfig:
     @classmethod
     def from_settings(cls) -> StreamConfig:
         return cls(
-            max_seconds=float(getattr(settings, "DOOR_STREAM_MAX_SECONDS", 300)),
-            heartbeat_seconds=float(getattr(settings, "DOOR_STREAM_HEARTBEAT_SECONDS", 15)),
-            poll_seconds=float(getattr(settings, "DOOR_STREAM_POLL_SECONDS", 0.5)),
-            state_seconds=float(getattr(settings, "DOOR_STREAM_STATE_SECONDS", 5)),
-            retry_ms=int(getattr(settings, "DOOR_STREAM_RETRY_MS", 1000)),
+            max_seconds=float(settings.DOOR_STREAM_MAX_SECONDS),
+            heartbeat_seconds=float(settings.DOOR_STREAM_HEARTBEAT_SECONDS),
+            poll_seconds=float(settings.DOOR_STREAM_POLL_SECONDS),
+            state_seconds=float(settings.DOOR_STREAM_STATE_SECONDS),
+            retry_ms=int(settings.DOOR_STREAM_RETRY_MS),
         )
 
     def lifetime(self) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,10 +16,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from denpasar_checkin.nik import nik_hash
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
+from offices.live_codes import LiveCheck, live_proof_check
 from offices.models import Entrance
 
 from .forms import CheckinForm, CheckoutForm
-from .messages import public_message
+from .messages import live_code_refusal, public_message
 from .models import Person
 from .selectors import entrance_by_code, person_for_device, person_is_inside
 from .services import (
@@ -130,6 +132,14 @@ def _closed_page(request: HttpRequest, entrance: Entrance) -> HttpResponse:
     )
 
 
+def _live_refused_page(request: HttpRequest, check: LiveCheck) -> HttpResponse:
+    # 410 tells an expired code (a photo, or a page left open) apart from one that never came from the screen.
+    code, title, text = live_code_refusal(check.reason)
+    return _message_page(
+        request, title=title, text=text, status=410 if check.reason == "expired" else 403, reason=code
+    )
+
+
 def _rate_limited_page(request: HttpRequest, error: RateLimited, entrance: Entrance | None) -> HttpResponse:
     response = _message_page(
         request, title=_("Please wait"), text=str(error.message), status=429, reason="rate_limited", entrance=entrance
@@ -150,20 +160,27 @@ def _error_page(request: HttpRequest, error: CheckinError, entrance: Entrance) -
 
 
 def _form_page(
-    request: HttpRequest, entrance: Entrance, *, form: CheckinForm | None = None, status: int = 200, notice: str = ""
+    request: HttpRequest,
+    entrance: Entrance,
+    *,
+    form: CheckinForm | None = None,
+    status: int = 200,
+    notice: str = "",
+    live_pass: str = "",
 ) -> HttpResponse:
     context = {
         "entrance": entrance,
         "form": form or CheckinForm(),
         "nonce": _nonce(),
         "notice": notice,
+        "live_pass": live_pass,
         "retention_days": settings.RETENTION_DAYS,
     }
     return render(request, "visitors/entrance_form.html", context, status=status)
 
 
 def _device_page(
-    request: HttpRequest, entrance: Entrance, person: Person, *, status: int = 200, notice: str = ""
+    request: HttpRequest, entrance: Entrance, person: Person, *, status: int = 200, notice: str = "", live_pass: str = ""
 ) -> HttpResponse:
     context = {
         "entrance": entrance,
@@ -171,6 +188,7 @@ def _device_page(
         "inside": _is_inside(person, entrance),
         "nonce": _nonce(),
         "notice": notice,
+        "live_pass": live_pass,
     }
     return render(request, "visitors/entrance_device.html", context, status=status)
 
@@ -232,21 +250,33 @@ def entrance(request: HttpRequest, code: str) -> HttpResponse:
         return _closed_page(request, place)
     try:
         ratelimit_client(request)
+        live = _live_check(request, place)
+        if live is not None and not live.ok:
+            return _live_refused_page(request, live)  # nothing is written
+        live_pass = live.pass_value if live is not None else ""
         if request.method == "POST":
-            return _checkin(request, place)
+            return _checkin(request, place, live_pass=live_pass)
     except RateLimited as error:
         return _rate_limited_page(request, error, place)
     token = _device_token(request)
     person = _remembered_person(token)
     if person is not None:
-        return _device_page(request, place, person)
-    response = _form_page(request, place)
+        return _device_page(request, place, person, live_pass=live_pass)
+    response = _form_page(request, place, live_pass=live_pass)
     if token:
         _cookie_delete(response)  # the server forgot this phone (or never knew it)
     return response
 
 
-def _checkin(request: HttpRequest, place: Entrance) -> HttpResponse:
+def _live_check(request: HttpRequest, place: Entrance) -> LiveCheck | None:
+    """None at a printed-poster entrance; at a live-QR one, the check of ?t= (the scan) or of the form's pass."""
+    if not place.live_qr:
+        return None
+    value = request.POST.get("live") if request.method == "POST" else request.GET.get("t")
+    return live_proof_check(entrance=place, value=value, at=timezone.now())
+
+
+def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> HttpResponse:
     token = _device_token(request)
     nonce = request.POST.get("nonce")
     form = None
@@ -257,7 +287,7 @@ def _checkin(request: HttpRequest, place: Entrance) -> HttpResponse:
         else:
             form = CheckinForm(request.POST)
             if not form.is_valid():
-                return _form_page(request, place, form=form, status=400)
+                return _form_page(request, place, form=form, status=400, live_pass=live_pass)
             data = form.cleaned_data
             ratelimit_nik(nik_hash=nik_hash(data["nik"]))
             result = visit_checkin(
@@ -271,12 +301,12 @@ def _checkin(request: HttpRequest, place: Entrance) -> HttpResponse:
             )
     except ValidationError as error:
         if form is None:
-            return _form_page(request, place, status=400, notice=" ".join(error.messages))
+            return _form_page(request, place, status=400, notice=" ".join(error.messages), live_pass=live_pass)
         form.add_service_errors(error)
-        return _form_page(request, place, form=form, status=400)
+        return _form_page(request, place, form=form, status=400, live_pass=live_pass)
     except CheckinError as error:
         if error.code == "device_unknown":
-            response = _form_page(request, place, status=400, notice=str(error.message))
+            response = _form_page(request, place, status=400, notice=str(error.message), live_pass=live_pass)
             _cookie_delete(response)
             return response
         return _error_page(request, error, place)
@@ -346,5 +376,9 @@ def forget_device(request: HttpRequest, code: str) -> HttpResponse:
     if token:
         device_forget(token=token)
     response = redirect("visitors:entrance", code=code)
+    live_pass = request.POST.get("live", "")
+    if live_pass:
+        # Back to the form of a live-QR entrance with the pass the page had; the entrance page checks it.
+        response["Location"] += "?" + urlencode({"t": live_pass})
     _cookie_delete(response)
     return response
