@@ -202,7 +202,7 @@ def door_kiosk(request: HttpRequest, entrance_id: int) -> HttpResponse:
     # Reload just after the boundary (never 0: a refresh of 0 would loop while the server's clock catches up).
     seconds_left = max(1, math.ceil(live_seconds_left(now)))
     qr = segno.make(url, error="q").svg_inline(
-        scale=KIOSK_QR_SCALE, border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr", title=entrance.name
+        scale=KIOSK_QR_SCALE, border=4, dark="#000", light="#fff", omitsize=True, svgclass="qr"
     )
     context = {
         "entrance": entrance,

@@ -37,6 +37,7 @@ def public_message(outcome: str, reason: str) -> str:
 def reason_label(reason: str) -> str:
     return str(REASON_LABELS.get(reason, reason))
 
+
 # Refusals at an entrance that accepts only the live QR on the door screen (keyed by the live check's reason).
 LIVE_CODE_TITLES = {
     "expired": _("This QR code has expired"),

@@ -135,9 +135,7 @@ def _closed_page(request: HttpRequest, entrance: Entrance) -> HttpResponse:
 def _live_refused_page(request: HttpRequest, check: LiveCheck) -> HttpResponse:
     # 410 tells an expired code (a photo, or a page left open) apart from one that never came from the screen.
     code, title, text = live_code_refusal(check.reason)
-    return _message_page(
-        request, title=title, text=text, status=410 if check.reason == "expired" else 403, reason=code
-    )
+    return _message_page(request, title=title, text=text, status=410 if check.reason == "expired" else 403, reason=code)
 
 
 def _rate_limited_page(request: HttpRequest, error: RateLimited, entrance: Entrance | None) -> HttpResponse:
@@ -180,7 +178,13 @@ def _form_page(
 
 
 def _device_page(
-    request: HttpRequest, entrance: Entrance, person: Person, *, status: int = 200, notice: str = "", live_pass: str = ""
+    request: HttpRequest,
+    entrance: Entrance,
+    person: Person,
+    *,
+    status: int = 200,
+    notice: str = "",
+    live_pass: str = "",
 ) -> HttpResponse:
     context = {
         "entrance": entrance,
