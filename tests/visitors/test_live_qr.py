@@ -203,7 +203,7 @@ def test_api_anonymous_with_a_current_code_checks_in(entrance, green):
 def test_api_expired_code_is_refused(entrance, green):
     token = live_token_make(entrance=entrance, at=T0)
     with freeze_time(later(60)):
-        response = api_checkin(APIClient(), entrance, live=token, HTTP_ACCEPT_LANGUAGE="en")
+        response = api_checkin(APIClient(HTTP_ACCEPT_LANGUAGE="en"), entrance, live=token)
     assert response.status_code == 403
     assert response.json() == {"detail": EXPIRED_TEXT, "code": "live_code_expired"}
     assert nothing_written()
