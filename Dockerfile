@@ -25,5 +25,5 @@ RUN DEBUG=false SECRET_KEY=build NIK_HASH_KEY=1:build FIELD_ENCRYPTION_KEY=AAAAA
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+    CMD python -c "import os,sys,urllib.request as u; h=os.environ.get('ALLOWED_HOSTS','localhost').split(',')[0]; r=u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}); sys.exit(u.urlopen(r, timeout=2).status != 200)"
 CMD ["gunicorn", "denpasar_checkin.asgi:application", "-c", "gunicorn.conf.py"]
