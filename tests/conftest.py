@@ -34,6 +34,20 @@ def require_redis(settings) -> str:
     return settings.REDIS_URL
 
 
+# Debian's Chromium as root on a machine with no network beyond loopback: without the background-networking
+# switches it keeps trying to reach Google's hosts.
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
 @pytest.fixture
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")

@@ -5,20 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import connections
 
+from tests.conftest import CHROMIUM_ARGS as LAUNCH_ARGS
 from tests.factories import EntranceFactory, HealthStatusFactory, nik_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = "/tmp/dc-result.png"
 
 

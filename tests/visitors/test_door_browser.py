@@ -13,21 +13,12 @@ from django.db import connections
 
 from offices.models import AuditEvent
 from offices.roles import ROLE_LABELS
+from tests.conftest import CHROMIUM_ARGS as LAUNCH_ARGS
 from tests.factories import EntranceFactory, HealthStatusFactory, UserFactory, nik_make
 from visitors.models import ScanEvent
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-LAUNCH_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOT = "/tmp/door.png"
 SCREENSHOT_PORTRAIT = "/tmp/door-portrait.png"
 FEED_CARDS = "#feed [data-event-id]"
