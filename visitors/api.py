@@ -11,7 +11,6 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve
-from django.utils import timezone
 from django.utils.log import log_response
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -29,7 +28,6 @@ from rest_framework.views import set_rollback
 
 from denpasar_checkin.nik import nik_hash, nik_validate
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
-from offices.live_codes import live_proof_check
 from offices.models import Entrance, Office
 from offices.roles import ROLE_CITY_ADMIN, ROLE_OFFICE_ADMIN, ROLE_OFFICER
 from offices.selectors import entrance_office_id, user_can_access_office, user_has_role, user_is_city_wide
@@ -37,8 +35,6 @@ from screening.decision import Outcome
 from screening.selectors import effective_capacity, restriction_level_current
 
 from .door_selectors import EVENT_BATCH, door_events_after, user_may_work_door
-from .messages import live_code_refusal
-from .selectors import entrance_by_code
 from .serializers import (
     CheckinAnswerSerializer,
     CheckinRequestSerializer,
@@ -179,21 +175,6 @@ def _officer_office_id(user: AbstractBaseUser | AnonymousUser, *, entrance_code:
     return office_id
 
 
-def _live_code_required(*, entrance_code: str, value: str | None) -> Response | None:
-    """At a live-QR entrance, the 403 for a caller without a good live code; None when the caller may go on.
-
-    Unknown and closed entrances are left to the service, which answers them as it does everywhere.
-    """
-    entrance = entrance_by_code(code=entrance_code)
-    if entrance is None or not entrance.live_qr or not entrance.active:
-        return None
-    check = live_proof_check(entrance=entrance, value=value, at=timezone.now())
-    if check.ok:
-        return None
-    code, _title, text = live_code_refusal(check.reason)
-    return _error(text, code=code, status=403)
-
-
 # --- schema pieces ----------------------------------------------------------------------------------------------
 # Plain English: the schema is read by integrators, and these are built at import time.
 
@@ -250,11 +231,6 @@ def checkin_create(request: Request) -> Response:
     data = _validated(CheckinRequestSerializer, request)
     _ratelimit_person(nik=data.get("nik"), device_token=data.get("device_token"))
     office_id = _officer_office_id(request.user, entrance_code=data["entrance"])
-    # Officers of the office check people in by hand at the door, so they need no live code.
-    if office_id is None:
-        refused = _live_code_required(entrance_code=data["entrance"], value=data.get("live"))
-        if refused is not None:
-            return refused
     result = visit_checkin(
         entrance_code=data["entrance"],
         nik=data.get("nik"),
@@ -264,6 +240,9 @@ def checkin_create(request: Request) -> Response:
         nonce=data.get("nonce"),
         device_token=data.get("device_token") or None,
         officer=request.user if office_id is not None else None,
+        live=data.get("live"),
+        # Officers of the office check people in by hand at the door, so they need no live code.
+        live_exempt=office_id is not None,
     )
     return Response(checkin_answer(result, officer_view=office_id == result.office_id))
 

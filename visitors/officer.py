@@ -268,8 +268,15 @@ def visit_officer_checkin(
     """
     entrance = _entrance_for_officer(entrance_id=entrance_id, officer=officer)
     ratelimit_hit(scope="officer", key=str(officer.pk), rate=settings.RATE_LIMIT_OFFICER)
+    # The officer types the person in at the door: no live QR code is involved.
     result = visit_checkin(
-        entrance_code=entrance.code, nik=nik, name=name, dependants=dependants, officer=officer, note=MANUAL_NOTE
+        entrance_code=entrance.code,
+        nik=nik,
+        name=name,
+        dependants=dependants,
+        officer=officer,
+        note=MANUAL_NOTE,
+        live_exempt=True,
     )
     if result.scan_event_id is not None:
         audit_record(

@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.nik import nik_age, nik_decrypt, nik_encrypt, nik_hash, nik_mask, nik_validate
+from offices.live_codes import live_proof_check
 from offices.models import Entrance, OfficeOccupancy, Staff
 from screening.decision import (
     Colour,
@@ -34,6 +35,7 @@ from screening.decision import (
 from screening.selectors import effective_capacity, restriction_level_current, screening_context_and_status
 from screening.services import GateResult, occupancy_admit, occupancy_release
 
+from .messages import live_code_refusal
 from .models import ClosedBy, Device, Person, ScanAction, ScanEvent, Visit
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,12 @@ class EntranceInactive(CheckinError):
 
 class NotInside(CheckinError):
     status = 409
+
+
+class LiveCodeRefused(CheckinError):
+    """A live-QR entrance scanned without a current code (a photo of an old one, or the printed URL)."""
+
+    status = 403
 
 
 class CheckinBusy(CheckinError):
@@ -221,6 +229,7 @@ def _entrance_queryset(*, code: str, digest: str | None) -> tuple[QuerySet, list
         "name",
         "code",
         "active",
+        "live_qr",
         "office_id",
         "office__name",
         "office__sector",
@@ -260,7 +269,7 @@ def _entrance_queryset(*, code: str, digest: str | None) -> tuple[QuerySet, list
 _CODE_PLACEHOLDER = "\x00entrance-code"
 _DIGEST_PLACEHOLDER = "\x00nik-hash"
 _ENTRANCE_SQL: dict[tuple[str, bool], tuple[str, tuple, list[str]]] = {}
-_BOOLEAN_COLUMNS = ("active", "office__deny_staff_when_full", "is_staff")
+_BOOLEAN_COLUMNS = ("active", "live_qr", "office__deny_staff_when_full", "is_staff")
 
 
 def _entrance_with_person(*, code: str, digest: str | None) -> dict | None:
@@ -299,6 +308,14 @@ def _entrance_or_error(row: dict | None) -> dict:
     if not row["active"]:
         raise EntranceInactive("entrance_closed", _("This entrance is closed. Please use another entrance."))
     return row
+
+
+def _live_code_or_error(*, row: dict, value: str | None, now: datetime.datetime) -> None:
+    """A live-QR entrance accepts only a current door-screen code (or the form pass issued when it was scanned)."""
+    check = live_proof_check(entrance=Entrance(pk=row["id"], code=row["code"]), value=value, at=now)
+    if not check.ok:
+        code, _title, text = live_code_refusal(check.reason)
+        raise LiveCodeRefused(code, text)
 
 
 def _device_person(token: str) -> tuple[Device, Person]:
@@ -353,13 +370,16 @@ def visit_checkin(
     remember_device: bool = False,
     officer: AbstractBaseUser | None = None,
     note: str = "",
+    live: str | None = None,
+    live_exempt: bool = False,
     now: datetime.datetime | None = None,
 ) -> CheckinResult:
     """Screen one person at one entrance and, when admitted, start their visit.
 
     Identify the person (NIK + name, or a remembered device), read policy, restriction level and status outside
     any lock, decide, then in one short transaction pass the occupancy gate and write the Visit and the ScanEvent.
-    Raises ValidationError for bad input and CheckinError for an unknown or closed entrance; writes nothing then.
+    Raises ValidationError for bad input and CheckinError for an unknown or closed entrance, or a live-QR entrance
+    scanned without a current code (`live`; officers at the door are `live_exempt`); writes nothing then.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
@@ -418,6 +438,8 @@ def visit_checkin(
                 now=now,
                 today=today,
                 after_conflict=attempt > 0,
+                live=live,
+                live_exempt=live_exempt,
             )
         except IntegrityError:
             # Another request for the same person (or the same nonce) committed first; read again and answer
@@ -442,9 +464,13 @@ def _checkin_once(
     now: datetime.datetime,
     today: datetime.date,
     after_conflict: bool,
+    live: str | None,
+    live_exempt: bool,
 ) -> CheckinResult:
     row = _entrance_or_error(_entrance_with_person(code=entrance_code, digest=digest))
     office_id = row["office_id"]
+    if row["live_qr"] and not live_exempt:
+        _live_code_or_error(row=row, value=live, now=now)
     if after_conflict and nonce:
         earlier = ScanEvent.objects.select_related("office__occupancy", "entrance").filter(nonce=nonce).first()
         if earlier is not None:

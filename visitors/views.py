@@ -287,7 +287,8 @@ def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> H
     try:
         if token and not request.POST.get("nik"):
             ratelimit_device(token=token)
-            result = visit_checkin(entrance_code=place.code, device_token=token, nonce=nonce)
+            # The live code (if this entrance needs one) was checked above, before anything else.
+            result = visit_checkin(entrance_code=place.code, device_token=token, nonce=nonce, live_exempt=True)
         else:
             form = CheckinForm(request.POST)
             if not form.is_valid():
@@ -302,6 +303,7 @@ def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> H
                 dependants=data["dependants"],
                 nonce=nonce,
                 remember_device=data["remember"],
+                live_exempt=True,
             )
     except ValidationError as error:
         if form is None:

@@ -260,3 +260,20 @@ def test_door_screen_links_to_the_kiosk_only_for_live_entrances(client, entrance
     client.force_login(UserFactory(roles=["Petugas"], offices=[entrance.office]))
     assert f"/door/{entrance.pk}/kiosk/" in client.get(f"/door/{entrance.pk}/").content.decode()
     assert "/kiosk/" not in client.get(f"/door/{poster.pk}/").content.decode()
+
+
+def test_officer_manual_checkin_at_a_live_entrance_needs_no_code(entrance, green):
+    from visitors.officer import visit_officer_checkin
+
+    officer = UserFactory(roles=["Petugas"], offices=[entrance.office])
+    result = visit_officer_checkin(entrance_id=entrance.pk, nik=nik_make(1), name=NAME, officer=officer)
+    assert result.outcome == "admitted"
+
+
+def test_service_refuses_a_live_entrance_without_a_code(entrance, green):
+    from visitors.services import LiveCodeRefused, visit_checkin
+
+    with pytest.raises(LiveCodeRefused) as refused:
+        visit_checkin(entrance_code=entrance.code, nik=nik_make(1), name=NAME)
+    assert refused.value.code == "live_code_invalid"
+    assert nothing_written()
