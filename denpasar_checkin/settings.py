@@ -28,7 +28,10 @@ def _secret(name: str, *, dev_default: str | None = None) -> str:
     )
 
 
-DEBUG = env.bool("DEBUG", default=False)
+# The embedded mode (no DATABASE_URL and no REDIS_URL: a developer's laptop) defaults to DEBUG on; anything
+# wired to real servers defaults to production hardening, and docker-compose says DEBUG=false outright.
+EMBEDDED = not (os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
+DEBUG = env.bool("DEBUG", default=EMBEDDED)
 
 # Development-only keys: usable only with DEBUG on, so a production process without real secrets refuses to start.
 SECRET_KEY = _secret("SECRET_KEY", dev_default="dev-insecure-secret-key-do-not-use-in-production-0123456789")

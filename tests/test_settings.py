@@ -59,3 +59,21 @@ def test_secret_can_come_from_a_file(tmp_path):
 def test_migrations_are_complete():
     result = _manage("makemigrations", "--check", "--dry-run", env={"DEBUG": "true"})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_embedded_mode_defaults_to_debug_and_runs_without_secrets():
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DATABASE_URL", "REDIS_URL")}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_with_a_database_url_debug_defaults_off_and_secrets_are_required():
+    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "SECRET_KEY_FILE")}
+    base["DATABASE_URL"] = "postgres://postgres@127.0.0.1:5432/never-used"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=base, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
