@@ -19,6 +19,7 @@ from screening.selectors import effective_capacity, restriction_level_current
 
 from .messages import reason_label
 from .models import ScanAction, ScanEvent, ScanOutcome, Visit, VisitKind
+from .selectors import name_mask
 
 # Roles that work a door. Satgas sees every office in admin but does not stand at the door.
 DOOR_ROLES = (ROLE_OFFICER, ROLE_OFFICE_ADMIN, ROLE_CITY_ADMIN)
@@ -61,11 +62,6 @@ _CARD_FIELDS = (
     "alert_acknowledged_at",
     "person__name",
 )
-
-
-def name_mask(name: str | None) -> str:
-    """'I Made Wirawan' -> 'I M*** W***': enough for the officer to match a face, little for a passer-by."""
-    return " ".join(word if len(word) == 1 else f"{word[0]}***" for word in (name or "").split()) or "—"
 
 
 # --- access ------------------------------------------------------------------------------------------------------

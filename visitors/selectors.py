@@ -8,6 +8,11 @@ from .models import Device, Person, Visit
 from .services import device_token_hash
 
 
+def name_mask(name: str | None) -> str:
+    """'I Made Wirawan' -> 'I M*** W***': its owner and the officer recognise it, a passer-by learns little."""
+    return " ".join(word if len(word) == 1 else f"{word[0]}***" for word in (name or "").split()) or "—"
+
+
 def entrance_by_code(*, code: str, max_length: int = 64) -> Entrance | None:
     if not code or len(code) > max_length:
         return None

@@ -22,7 +22,7 @@ from offices.models import Entrance
 from .forms import CheckinForm, CheckoutForm
 from .messages import live_code_refusal, public_message
 from .models import Person
-from .selectors import entrance_by_code, person_for_device, person_is_inside
+from .selectors import entrance_by_code, name_mask, person_for_device, person_is_inside
 from .services import (
     CheckinError,
     EntranceInactive,
@@ -42,11 +42,6 @@ TOKEN_MAX_LENGTH = 128
 
 
 # --- small helpers -----------------------------------------------------------------------------------------------
-
-
-def name_mask(name: str) -> str:
-    """'I Made Wirawan' -> 'I M*** W***': the owner recognises it, someone borrowing the phone learns little."""
-    return " ".join(word if len(word) == 1 else f"{word[0]}***" for word in name.split())
 
 
 def _entrance_get(code: str) -> Entrance | None:

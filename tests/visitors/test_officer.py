@@ -32,7 +32,6 @@ from visitors.door_selectors import (
     door_pending,
     door_people_inside,
     gauge_state,
-    name_mask,
     user_may_work_door,
 )
 from visitors.models import ScanEvent, Visit
@@ -47,6 +46,7 @@ from visitors.officer import (
     visit_officer_checkin,
     visit_officer_checkout,
 )
+from visitors.selectors import name_mask
 from visitors.services import visit_checkin
 
 pytestmark = pytest.mark.django_db

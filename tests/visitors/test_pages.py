@@ -13,8 +13,9 @@ from django.urls import reverse
 
 from tests.factories import EntranceFactory, HealthStatusFactory, PersonFactory, VisitFactory, nik_make
 from visitors.models import Device, Person, ScanEvent, Visit
+from visitors.selectors import name_mask
 from visitors.services import device_token_hash
-from visitors.views import DEVICE_COOKIE, name_mask
+from visitors.views import DEVICE_COOKIE
 
 pytestmark = pytest.mark.django_db
 
