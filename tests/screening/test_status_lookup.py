@@ -110,7 +110,7 @@ def _redis_unreachable(settings) -> None:
     # Changing CACHES resets django.core.cache.caches (Django's setting_changed handler).
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "denpasar_checkin.redis_pool.SharedRedisCache",
             "LOCATION": DOWN,
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
