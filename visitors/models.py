@@ -40,8 +40,14 @@ class ClosedBy(models.TextChoices):
 
 
 class Visit(models.Model):
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="visits", verbose_name=_("person"))
-    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="visits", verbose_name=_("office"))
+    # Foreign keys covered by a composite index below (or a partial one, when mostly empty) have no index of their
+    # own: every index is one more write per check-in.
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="visits", verbose_name=_("person"), db_index=False
+    )
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="visits", verbose_name=_("office"), db_index=False
+    )
     entrance_in = models.ForeignKey(
         Entrance, on_delete=models.PROTECT, related_name="visits_in", verbose_name=_("entrance in")
     )
@@ -52,6 +58,7 @@ class Visit(models.Model):
         blank=True,
         related_name="visits_out",
         verbose_name=_("entrance out"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=8, choices=VisitKind.choices)
     guardian_visit = models.ForeignKey(
@@ -61,6 +68,7 @@ class Visit(models.Model):
         blank=True,
         related_name="dependant_visits",
         verbose_name=_("accompanying adult's visit"),
+        db_index=False,
     )
     checked_in_at = models.DateTimeField(_("checked in at"))
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
@@ -72,6 +80,7 @@ class Visit(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("closed by officer"),
+        db_index=False,
     )
 
     class Meta:
@@ -101,6 +110,16 @@ class Visit(models.Model):
             models.Index(fields=["office", "checked_out_at"], name="visit_office_out_idx"),
             models.Index(fields=["office"], condition=Q(checked_out_at__isnull=True), name="visit_open_by_office_idx"),
             models.Index(fields=["person", "checked_in_at"], name="visit_person_in_idx"),
+            # Mostly empty references: only the rows that have one are indexed (deletes of the target find them).
+            models.Index(
+                fields=["entrance_out"], condition=Q(entrance_out__isnull=False), name="visit_entrance_out_idx"
+            ),
+            models.Index(
+                fields=["guardian_visit"], condition=Q(guardian_visit__isnull=False), name="visit_guardian_idx"
+            ),
+            models.Index(
+                fields=["closed_by_user"], condition=Q(closed_by_user__isnull=False), name="visit_closed_by_user_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -150,15 +169,24 @@ class Resolution(models.TextChoices):
 class ScanEvent(models.Model):
     """Every scan, admitted or not; the door screen, reports and audits all read this table."""
 
+    # As on Visit: no index of their own for keys covered by a composite or partial index below.
     entrance = models.ForeignKey(
-        Entrance, on_delete=models.PROTECT, related_name="scan_events", verbose_name=_("entrance")
+        Entrance, on_delete=models.PROTECT, related_name="scan_events", verbose_name=_("entrance"), db_index=False
     )
-    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="scan_events", verbose_name=_("office"))
+    office = models.ForeignKey(
+        Office, on_delete=models.CASCADE, related_name="scan_events", verbose_name=_("office"), db_index=False
+    )
     person = models.ForeignKey(
         Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="scan_events", verbose_name=_("person")
     )
     visit = models.ForeignKey(
-        Visit, on_delete=models.SET_NULL, null=True, blank=True, related_name="scan_events", verbose_name=_("visit")
+        Visit,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="scan_events",
+        verbose_name=_("visit"),
+        db_index=False,
     )
     action = models.CharField(_("action"), max_length=8, choices=ScanAction.choices, default=ScanAction.CHECKIN)
     outcome = models.CharField(_("outcome"), max_length=8, choices=ScanOutcome.choices)
@@ -174,6 +202,7 @@ class ScanEvent(models.Model):
         blank=True,
         related_name="scan_events",
         verbose_name=_("officer"),
+        db_index=False,
     )
     note = models.CharField(_("note"), max_length=500, blank=True)
     nonce = models.CharField(_("nonce"), max_length=64, null=True, blank=True, editable=False)
@@ -187,6 +216,7 @@ class ScanEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("resolved by"),
+        db_index=False,
     )
     resolution = models.CharField(_("resolution"), max_length=8, choices=Resolution.choices, blank=True)
     resolution_note = models.CharField(_("resolution note"), max_length=500, blank=True)
@@ -198,6 +228,7 @@ class ScanEvent(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("alert acknowledged by"),
+        db_index=False,
     )
 
     class Meta:
@@ -237,6 +268,15 @@ class ScanEvent(models.Model):
                 fields=["entrance", "id"],
                 condition=Q(alert=True, alert_acknowledged_at__isnull=True),
                 name="scan_open_alert_idx",
+            ),
+            # Mostly empty references: only the rows that have one are indexed (deletes of the target find them).
+            models.Index(fields=["visit"], condition=Q(visit__isnull=False), name="scan_visit_idx"),
+            models.Index(fields=["officer"], condition=Q(officer__isnull=False), name="scan_officer_idx"),
+            models.Index(fields=["resolved_by"], condition=Q(resolved_by__isnull=False), name="scan_resolved_by_idx"),
+            models.Index(
+                fields=["alert_acknowledged_by"],
+                condition=Q(alert_acknowledged_by__isnull=False),
+                name="scan_alert_acknowledged_by_idx",
             ),
         ]
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import hashlib
 import logging
 import re
@@ -14,15 +16,16 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.nik import nik_age, nik_decrypt, nik_encrypt, nik_hash, nik_mask, nik_validate
+from denpasar_checkin.sql import row_insert
 from offices.live_codes import live_proof_check
-from offices.models import Entrance, OfficeOccupancy, Staff
+from offices.models import Entrance, Office, OfficeOccupancy, Staff
 from screening.decision import (
     Colour,
     Decision,
@@ -217,72 +220,69 @@ def dependants_clean(value: Any, *, adult_nik: str, today: datetime.date) -> lis
 # --- reads ----------------------------------------------------------------------------------------------------
 
 
-def _entrance_queryset(*, code: str, digest: str | None) -> tuple[QuerySet, list[str]]:
-    """The entrance, its office and counter, and everything about the person at this office, as one query.
-
-    Folding the person, their open visit and their staff membership into correlated subqueries keeps a warm
-    check-in at four statements; each subquery is a unique or partial-index lookup.
-    """
-    queryset = Entrance.objects.filter(code=code)
-    names = [
-        "id",
-        "name",
-        "code",
-        "active",
-        "live_qr",
-        "office_id",
-        "office__name",
-        "office__sector",
-        "office__capacity",
-        "office__deny_staff_when_full",
-        "office__occupancy__staff_inside",
-        "office__occupancy__visitors_inside",
-    ]
-    if digest:
-        person = Person.objects.filter(nik_hash=digest)
-        open_visit = Visit.objects.filter(person__nik_hash=digest, checked_out_at__isnull=True)
-        queryset = queryset.annotate(
-            is_staff=Exists(Staff.objects.filter(office_id=OuterRef("office_id"), nik_hash=digest, active=True)),
-            person_pk=Subquery(person.values("id")[:1]),
-            person_name=Subquery(person.values("name")[:1]),
-            person_phone=Subquery(person.values("phone")[:1]),
-            open_visit_id=Subquery(open_visit.values("id")[:1]),
-            open_visit_office_id=Subquery(open_visit.values("office_id")[:1]),
-            open_visit_kind=Subquery(open_visit.values("kind")[:1]),
-            open_visit_in_at=Subquery(open_visit.values("checked_in_at")[:1]),
-        )
-        names += [
-            "is_staff",
-            "person_pk",
-            "person_name",
-            "person_phone",
-            "open_visit_id",
-            "open_visit_office_id",
-            "open_visit_kind",
-            "open_visit_in_at",
-        ]
-    return queryset.values(*names)[:1], names
-
-
-# Building and compiling that queryset cost ~5 ms a check-in in the benchmark, most of the server's CPU: it is
-# compiled once per process and database vendor with placeholder values, then executed with the real ones.
-_CODE_PLACEHOLDER = "\x00entrance-code"
-_DIGEST_PLACEHOLDER = "\x00nik-hash"
-_ENTRANCE_SQL: dict[tuple[str, bool], tuple[str, tuple, list[str]]] = {}
+_ENTRANCE_NAMES = [
+    "id",
+    "name",
+    "code",
+    "active",
+    "live_qr",
+    "office_id",
+    "office__name",
+    "office__sector",
+    "office__capacity",
+    "office__deny_staff_when_full",
+    "office__occupancy__staff_inside",
+    "office__occupancy__visitors_inside",
+]
+_PERSON_NAMES = [
+    "is_staff",
+    "person_pk",
+    "person_name",
+    "person_phone",
+    "open_visit_id",
+    "open_visit_office_id",
+    "open_visit_kind",
+    "open_visit_in_at",
+]
 _BOOLEAN_COLUMNS = ("active", "live_qr", "office__deny_staff_when_full", "is_staff")
 
 
+@functools.cache
+def _entrance_sql(*, with_person: bool) -> str:
+    """The entrance, its office and counter, and everything about the person at this office, as one statement.
+
+    Written by hand, not with the ORM: Person is not related to Entrance, so the ORM can only reach the person,
+    their open visit and their staff membership through eight correlated subqueries, which PostgreSQL took three
+    times longer to plan (0.5 ms) than these joins. Each join is a unique or partial-index lookup: one person per
+    NIK hash, one open visit per person (visit_one_open_per_person), one counter per office.
+    """
+    entrance, office = Entrance._meta.db_table, Office._meta.db_table
+    occupancy, staff = OfficeOccupancy._meta.db_table, Staff._meta.db_table
+    person, visit = Person._meta.db_table, Visit._meta.db_table
+    columns = (
+        "e.id, e.name, e.code, e.active, e.live_qr, e.office_id, o.name, o.sector, o.capacity, "
+        "o.deny_staff_when_full, oc.staff_inside, oc.visitors_inside"
+    )
+    joins = ""
+    if with_person:
+        columns += (
+            f", EXISTS (SELECT 1 FROM {staff} s WHERE s.office_id = e.office_id AND s.nik_hash = %s AND s.active), "  # noqa: S608
+            "p.id, p.name, p.phone, v.id, v.office_id, v.kind, v.checked_in_at"
+        )
+        joins = (
+            f"LEFT JOIN {person} p ON p.nik_hash = %s "
+            f"LEFT JOIN {visit} v ON v.person_id = p.id AND v.checked_out_at IS NULL "
+        )
+    return (
+        f"SELECT {columns} FROM {entrance} e INNER JOIN {office} o ON o.id = e.office_id "  # noqa: S608 - names only
+        f"LEFT JOIN {occupancy} oc ON oc.office_id = e.office_id {joins}WHERE e.code = %s"
+    )
+
+
 def _entrance_with_person(*, code: str, digest: str | None) -> dict | None:
-    key = (connection.vendor, bool(digest))
-    template = _ENTRANCE_SQL.get(key)
-    if template is None:
-        queryset, names = _entrance_queryset(code=_CODE_PLACEHOLDER, digest=_DIGEST_PLACEHOLDER if digest else None)
-        sql, params = queryset.query.sql_with_params()
-        template = _ENTRANCE_SQL[key] = (sql, params, names)
-    sql, params, names = template
-    bound = [code if p == _CODE_PLACEHOLDER else digest if p == _DIGEST_PLACEHOLDER else p for p in params]
+    names = _ENTRANCE_NAMES + _PERSON_NAMES if digest else _ENTRANCE_NAMES
     with connection.cursor() as cursor:
-        cursor.execute(sql, bound)
+        cursor.execute(_entrance_sql(with_person=bool(digest)), [digest, digest, code] if digest else [code])
         values = cursor.fetchone()
     if values is None:
         return None
@@ -515,22 +515,24 @@ def _checkin_once(
                 repeated=True,
                 **base,
             )
-        with transaction.atomic():
-            event = ScanEvent.objects.create(
-                entrance_id=row["id"],
-                office_id=office_id,
-                person_id=row["person_pk"],
-                visit_id=row["open_visit_id"],
-                action=ScanAction.CHECKIN,
-                outcome=Outcome.ADMITTED,
-                reason=Reason.ALREADY_INSIDE,
-                colour="",
-                kind=row["open_visit_kind"],
-                officer=officer,
-                note=note[:500],
-                nonce=nonce,
-                created_at=now,
-            )
+        event_id = row_insert(
+            ScanEvent,
+            values={
+                "entrance_id": row["id"],
+                "office_id": office_id,
+                "person_id": row["person_pk"],
+                "visit_id": row["open_visit_id"],
+                "action": ScanAction.CHECKIN,
+                "outcome": Outcome.ADMITTED,
+                "reason": Reason.ALREADY_INSIDE,
+                "colour": "",
+                "kind": row["open_visit_kind"],
+                "officer_id": officer.pk if officer else None,
+                "note": note[:500],
+                "nonce": nonce,
+                "created_at": now,
+            },
+        )
         return CheckinResult(
             outcome=Outcome.ADMITTED,
             reason=Reason.ALREADY_INSIDE,
@@ -540,7 +542,7 @@ def _checkin_once(
             public_reason=Reason.ALREADY_INSIDE,
             kind=row["open_visit_kind"],
             visit_id=row["open_visit_id"],
-            scan_event_id=event.pk,
+            scan_event_id=event_id,
             staff_inside=occupancy.staff_inside,
             visitors_inside=occupancy.visitors_inside,
             at=now,
@@ -560,8 +562,15 @@ def _checkin_once(
     enforce_limit = kind == PersonKind.VISITOR or policy.deny_staff_when_full
     new_device_token: str | None = None
 
-    with transaction.atomic():
-        person_id = row["person_pk"]
+    person_id = row["person_pk"]
+    person_to_save = person_id is None or bool(
+        nik_value and (row["person_name"] != name_value or (phone_value and row["person_phone"] != phone_value))
+    )
+    # A refusal of a known person writes one row, which commits on its own: a transaction would add two round
+    # trips (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed
+    # INSERT (a repeated nonce) from spoiling it.
+    several_writes = decision.admitted or person_to_save or row["open_visit_id"] or (remember_device and nik_value)
+    with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
         if person_id is None:
             person = Person.objects.create(
                 nik_hash=digest,
@@ -572,7 +581,7 @@ def _checkin_once(
                 last_seen_at=now,
             )
             person_id = person.pk
-        elif nik_value and (row["person_name"] != name_value or (phone_value and row["person_phone"] != phone_value)):
+        elif person_to_save:
             Person.objects.filter(pk=person_id).update(
                 name=name_value, phone=phone_value or row["person_phone"], last_seen_at=now
             )
@@ -600,33 +609,40 @@ def _checkin_once(
                 # (a check-out committing in between must not turn a refusal into an uncounted admission).
                 decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
         if decision.admitted:
-            visit = Visit.objects.create(
-                person_id=person_id, office_id=office_id, entrance_in_id=row["id"], kind=kind, checked_in_at=now
-            )
-            visit_id = visit.pk
+            visit_values = {
+                "person_id": person_id,
+                "office_id": office_id,
+                "entrance_in_id": row["id"],
+                "kind": kind,
+                "checked_in_at": now,
+            }
+            visit_id = row_insert(Visit, values=visit_values)
             if children:
-                _dependants_admit(children=children, guardian=visit, now=now)
-        event = ScanEvent.objects.create(
-            entrance_id=row["id"],
-            office_id=office_id,
-            person_id=person_id,
-            visit_id=visit_id,
-            action=ScanAction.CHECKIN,
-            outcome=decision.outcome,
-            reason=decision.reason,
-            colour=decision.colour,
-            kind=kind,
-            alert=decision.alert,
-            dependants=len(children) if decision.admitted else 0,
-            officer=officer,
-            note=note[:500],
-            nonce=nonce,
-            created_at=now,
+                _dependants_admit(children=children, guardian=Visit(pk=visit_id, **visit_values), now=now)
+        event_id = row_insert(
+            ScanEvent,
+            values={
+                "entrance_id": row["id"],
+                "office_id": office_id,
+                "person_id": person_id,
+                "visit_id": visit_id,
+                "action": ScanAction.CHECKIN,
+                "outcome": decision.outcome,
+                "reason": decision.reason,
+                "colour": decision.colour,
+                "kind": kind,
+                "alert": decision.alert,
+                "dependants": len(children) if decision.admitted else 0,
+                "officer_id": officer.pk if officer else None,
+                "note": note[:500],
+                "nonce": nonce,
+                "created_at": now,
+            },
         )
         if remember_device and nik_value:
             new_device_token = secrets.token_urlsafe(32)
             Device.objects.create(token_hash=device_token_hash(new_device_token), person_id=person_id, last_used_at=now)
-        transaction.on_commit(lambda: _after_checkin(event_id=event.pk, entrance_id=row["id"], alert=decision.alert))
+        transaction.on_commit(lambda: _after_checkin(event_id=event_id, entrance_id=row["id"], alert=decision.alert))
 
     if gate is None:
         gate = _occupancy_of(row)
@@ -640,7 +656,7 @@ def _checkin_once(
         public_reason=public_reason,
         kind=kind,
         visit_id=visit_id,
-        scan_event_id=event.pk,
+        scan_event_id=event_id,
         staff_inside=gate.staff_inside,
         visitors_inside=gate.visitors_inside,
         at=now,

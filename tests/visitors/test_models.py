@@ -108,3 +108,39 @@ def test_scan_event_with_an_unknown_code_is_refused(fields):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         scan_event(entrance=entrance, **fields)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["Visit", "ScanEvent"])
+def test_every_reference_leads_some_index(model):
+    """Keys without an index of their own are covered by a composite or partial one, so deleting a user, an
+    entrance or a visit never scans the whole table for rows that point at it."""
+    from django.db import connection
+
+    import visitors.models
+
+    model_class = getattr(visitors.models, model)
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model_class._meta.db_table)
+    leading = {info["columns"][0] for info in constraints.values() if (info["index"] or info["unique"])}
+    references = [f.column for f in model_class._meta.concrete_fields if f.is_relation]
+    assert references
+    assert [column for column in references if column not in leading] == []
+
+
+@pytest.mark.django_db
+def test_every_declared_constraint_and_index_exists_in_the_migrated_database():
+    """Migrations and models agree: a migration that dropped one (Django drops every index on a column when a
+    foreign key loses db_index, unique ones included) would leave the rule in code only."""
+    from django.apps import apps
+    from django.db import connection
+
+    missing = []
+    with connection.cursor() as cursor:
+        for app_label in ("offices", "screening", "visitors"):
+            for model in apps.get_app_config(app_label).get_models():
+                found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+                for declared in [*model._meta.constraints, *model._meta.indexes]:
+                    if declared.name not in found:
+                        missing.append(f"{model._meta.label}.{declared.name}")
+    assert missing == []

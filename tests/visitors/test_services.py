@@ -349,17 +349,52 @@ def test_a_refused_gate_is_always_capacity_full_even_if_a_place_frees_up(monkeyp
     assert not Visit.objects.exists()
 
 
-def test_precompiled_entrance_query_matches_the_orm():
-    """The check-in's main read is compiled once and re-bound; it must give exactly what the ORM gives."""
-    from visitors.services import _entrance_queryset, _entrance_with_person
+def _entrance_reference(*, code: str, digest: str | None) -> dict | None:
+    """What the check-in's hand-written read means, said with the ORM (one correlated subquery per value)."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from offices.models import Entrance, Staff
+    from visitors.models import Person
+    from visitors.services import _ENTRANCE_NAMES, _PERSON_NAMES
+
+    queryset = Entrance.objects.filter(code=code)
+    names = list(_ENTRANCE_NAMES)
+    if digest:
+        person = Person.objects.filter(nik_hash=digest)
+        open_visit = Visit.objects.filter(person__nik_hash=digest, checked_out_at__isnull=True)
+        queryset = queryset.annotate(
+            is_staff=Exists(Staff.objects.filter(office_id=OuterRef("office_id"), nik_hash=digest, active=True)),
+            person_pk=Subquery(person.values("id")[:1]),
+            person_name=Subquery(person.values("name")[:1]),
+            person_phone=Subquery(person.values("phone")[:1]),
+            open_visit_id=Subquery(open_visit.values("id")[:1]),
+            open_visit_office_id=Subquery(open_visit.values("office_id")[:1]),
+            open_visit_kind=Subquery(open_visit.values("kind")[:1]),
+            open_visit_in_at=Subquery(open_visit.values("checked_in_at")[:1]),
+        )
+        names += _PERSON_NAMES
+    return queryset.values(*names).first()
+
+
+def test_hand_written_entrance_read_matches_the_orm():
+    """The check-in's main read is raw SQL for speed; it must give exactly what the ORM gives."""
+    from denpasar_checkin.nik import nik_hash
+    from visitors.services import _entrance_with_person
 
     entrance = EntranceFactory()
+    other = EntranceFactory()
     StaffFactory(office=entrance.office, nik=nik_make(70), name="Pegawai")
+    StaffFactory(office=other.office, nik=nik_make(72), name="Pegawai Lain", active=False)
     green(70, name="Pegawai")
+    green(72, name="Pegawai Lain")
     visit_checkin(entrance_code=entrance.code, nik=nik_make(70), name="Pegawai")
-    from denpasar_checkin.nik import nik_hash
-
-    for digest in (nik_hash(nik_make(70)), nik_hash(nik_make(71)), None):
-        queryset, _names = _entrance_queryset(code=entrance.code, digest=digest)
-        assert _entrance_with_person(code=entrance.code, digest=digest) == queryset.first()
+    visit_checkin(entrance_code=other.code, nik=nik_make(72), name="Pegawai Lain")
+    checked = 0
+    for code in (entrance.code, other.code):
+        for digest in (nik_hash(nik_make(70)), nik_hash(nik_make(71)), nik_hash(nik_make(72)), None):
+            expected = _entrance_reference(code=code, digest=digest)
+            assert _entrance_with_person(code=code, digest=digest) == expected
+            checked += expected.get("open_visit_id") is not None
+    assert checked == 4  # both open visits were seen from both entrances
     assert _entrance_with_person(code="tidak-ada", digest=None) is None
+    assert _entrance_with_person(code="tidak-ada", digest=nik_hash(nik_make(70))) is None
