@@ -12,31 +12,65 @@ from django.db import connection, models
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
-_INSERT_SQL: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[str, list[models.Field]]] = {}
+_FIELDS: dict[tuple[type[models.Model], tuple[str, ...]], list[models.Field]] = {}
+_INSERT_SQL: dict[tuple[type[models.Model], tuple[str, ...], str], str] = {}
 
 
-def _insert_sql(model: type[models.Model], names: tuple[str, ...]) -> tuple[str, list[models.Field]]:
-    key = (model, names, connection.vendor)
-    compiled = _INSERT_SQL.get(key)
-    if compiled is None:
+def _insert_fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Field]:
+    """The columns an INSERT with these values writes: the given ones and every other one save() would fill."""
+    key = (model, names)
+    fields = _FIELDS.get(key)
+    if fields is None:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         unknown = [name for name in names if name not in by_attname]
         if unknown:
             raise TypeError(f"{model.__name__} has no column for {', '.join(unknown)}")
         pk = model._meta.pk
-        fields = [
+        fields = _FIELDS[key] = [
             f
             for f in model._meta.concrete_fields
-            if f.attname in names or not (f is pk and isinstance(f, models.AutoField) or f.has_db_default())
+            if f.attname in names or not ((f is pk and isinstance(f, models.AutoField)) or f.has_db_default())
         ]
-        quote = connection.ops.quote_name
-        returning, _params = connection.ops.return_insert_columns([pk]) or ("", ())
-        # Names come from the model's metadata and values are bound parameters: nothing from a request is spliced.
-        table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
-        placeholders = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {returning}".rstrip()  # noqa: S608
-        compiled = _INSERT_SQL[key] = (sql, fields)
-    return compiled
+    return fields
+
+
+def _saved_value(field: models.Field, values: dict[str, Any], now: list) -> Any:
+    if field.attname in values:
+        value = values[field.attname]
+    elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        if not now:
+            now.append(timezone.now())
+        value = now[0]
+    else:
+        value = field.get_default()
+    return field.get_db_prep_save(value, connection=connection)
+
+
+def insert_select_parts(
+    model: type[models.Model], *, values: dict[str, Any], expressions: dict[str, tuple[str, list]] | None = None
+) -> tuple[str, str, str, list]:
+    """(table, column list, select list, params) for `INSERT INTO table (columns) SELECT select-list FROM ...`.
+
+    For a caller that writes several rows in one statement (PostgreSQL data-modifying CTEs). `values` are Python
+    values keyed by attribute name, as for row_insert; `expressions` give some columns as SQL with their own
+    parameters instead (a CTE's column, a CASE). Params come in select-list order.
+    """
+    expressions = expressions or {}
+    fields = _insert_fields(model, tuple(sorted([*values, *expressions])))
+    quote = connection.ops.quote_name
+    select: list[str] = []
+    params: list = []
+    now: list = []
+    for field in fields:
+        if field.attname in expressions:
+            sql, expression_params = expressions[field.attname]
+            select.append(sql)
+            params.extend(expression_params)
+        else:
+            select.append("%s")
+            params.append(_saved_value(field, values, now))
+    columns = ", ".join(quote(f.column) for f in fields)
+    return quote(model._meta.db_table), columns, ", ".join(select), params
 
 
 def row_insert(model: type[models.Model], *, values: dict[str, Any]) -> Any:
@@ -48,18 +82,18 @@ def row_insert(model: type[models.Model], *, values: dict[str, Any]) -> Any:
     """
     if pre_save.has_listeners(model) or post_save.has_listeners(model):
         return model.objects.create(**values).pk
-    sql, fields = _insert_sql(model, tuple(sorted(values)))
-    now = None
-    params = []
-    for field in fields:
-        if field.attname in values:
-            value = values[field.attname]
-        elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            now = now or timezone.now()
-            value = now
-        else:
-            value = field.get_default()
-        params.append(field.get_db_prep_save(value, connection=connection))
+    names = tuple(sorted(values))
+    fields = _insert_fields(model, names)
+    key = (model, names, connection.vendor)
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        returning, _params = connection.ops.return_insert_columns([model._meta.pk]) or ("", ())
+        table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = _INSERT_SQL[key] = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {returning}".rstrip()  # noqa: S608
+    now: list = []
+    params = [_saved_value(field, values, now) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if connection.features.can_return_columns_from_insert:

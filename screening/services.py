@@ -43,25 +43,37 @@ def _column(kind: PersonKind) -> str:
     return "staff_inside" if kind == PersonKind.STAFF else "visitors_inside"
 
 
+def occupancy_gate_sql(
+    *, office_id: int, kind: PersonKind, count: int, effective_capacity: int, enforce_limit: bool
+) -> tuple[str, list]:
+    """The gate as one conditional UPDATE ... RETURNING staff_inside, visitors_inside (no row: refused).
+
+    PostgreSQL re-checks the WHERE clause after taking the row lock, so two requests racing for the last place can
+    never both succeed, whatever the number of web processes; SQLite serialises writers. Exposed so a check-in can
+    fold the gate and its own INSERTs into one statement.
+    """
+    column = _column(kind)
+    limit_sql = " AND staff_inside + visitors_inside + %s <= %s" if enforce_limit else ""
+    params: list = [count, timezone.now(), office_id] + ([count, effective_capacity] if enforce_limit else [])
+    sql = (
+        f"UPDATE {_TABLE} SET {column} = {column} + %s, updated_at = %s "  # noqa: S608 - identifiers are ours
+        f"WHERE office_id = %s{limit_sql} RETURNING staff_inside, visitors_inside"
+    )
+    return sql, params
+
+
 def occupancy_admit(
     *, office_id: int, kind: PersonKind, count: int, effective_capacity: int, enforce_limit: bool
 ) -> GateResult:
     """Let `count` people of one kind in, atomically, if the office has room (or the limit is not enforced).
 
-    Must run inside the check-in transaction. One conditional UPDATE: PostgreSQL re-checks the WHERE clause after
-    taking the row lock, so two requests racing for the last place can never both succeed, whatever the number of
-    web processes; SQLite serialises writers with IMMEDIATE transactions.
+    Must run inside the check-in transaction (see occupancy_gate_sql for why it is race-free).
     """
-    column = _column(kind)
-    now = timezone.now()
-    limit_sql = " AND staff_inside + visitors_inside + %s <= %s" if enforce_limit else ""
-    params: list = [count, now, office_id] + ([count, effective_capacity] if enforce_limit else [])
+    sql, params = occupancy_gate_sql(
+        office_id=office_id, kind=kind, count=count, effective_capacity=effective_capacity, enforce_limit=enforce_limit
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {_TABLE} SET {column} = {column} + %s, updated_at = %s "  # noqa: S608 - identifiers are ours
-            f"WHERE office_id = %s{limit_sql} RETURNING staff_inside, visitors_inside",
-            params,
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
         if row is not None:
             return GateResult(True, row[0], row[1])

@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.nik import nik_age, nik_decrypt, nik_encrypt, nik_hash, nik_mask, nik_validate
-from denpasar_checkin.sql import row_insert
+from denpasar_checkin.sql import insert_select_parts, row_insert
 from offices.live_codes import live_proof_check
 from offices.models import Entrance, Office, OfficeOccupancy, Staff
 from screening.decision import (
@@ -36,7 +36,7 @@ from screening.decision import (
     screening_decide,
 )
 from screening.selectors import effective_capacity, restriction_level_current, screening_context_and_status
-from screening.services import GateResult, occupancy_admit, occupancy_release
+from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, occupancy_release
 
 from .messages import live_code_refusal
 from .models import ClosedBy, Device, Person, ScanAction, ScanEvent, Visit
@@ -566,83 +566,114 @@ def _checkin_once(
     person_to_save = person_id is None or bool(
         nik_value and (row["person_name"] != name_value or (phone_value and row["person_phone"] != phone_value))
     )
-    # A refusal of a known person writes one row, which commits on its own: a transaction would add two round
-    # trips (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed
-    # INSERT (a repeated nonce) from spoiling it.
-    several_writes = decision.admitted or person_to_save or row["open_visit_id"] or (remember_device and nik_value)
-    with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
-        if person_id is None:
-            person = Person.objects.create(
-                nik_hash=digest,
-                nik_encrypted=nik_encrypt(nik_value),
-                nik_masked=nik_mask(nik_value),
-                name=name_value,
-                phone=phone_value,
-                last_seen_at=now,
+    remember = bool(remember_device and nik_value)
+    visit_values = {
+        "person_id": person_id,
+        "office_id": office_id,
+        "entrance_in_id": row["id"],
+        "kind": kind,
+        "checked_in_at": now,
+    }
+    event_values = {
+        "entrance_id": row["id"],
+        "office_id": office_id,
+        "person_id": person_id,
+        "action": ScanAction.CHECKIN,
+        "colour": decision.colour,
+        "kind": kind,
+        "officer_id": officer.pk if officer else None,
+        "note": note[:500],
+        "nonce": nonce,
+        "created_at": now,
+    }
+    gate: GateResult | None = None
+    visit_id = None
+    simple_admission = decision.admitted and not (person_to_save or row["open_visit_id"] or children or remember)
+    if simple_admission and connection.vendor == "postgresql" and row["office__occupancy__staff_inside"] is not None:
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+            event_id, visit_id, gate = _admit_in_one_statement(
+                gate={
+                    "office_id": office_id,
+                    "kind": kind,
+                    "count": headcount,
+                    "effective_capacity": limit,
+                    "enforce_limit": enforce_limit,
+                },
+                visit_values=visit_values,
+                event_values=event_values,
+                decision=decision,
             )
-            person_id = person.pk
-        elif person_to_save:
-            Person.objects.filter(pk=person_id).update(
-                name=name_value, phone=phone_value or row["person_phone"], last_seen_at=now
-            )
-
-        if row["open_visit_id"]:
-            # One open visit per person: coming in here closes the visit at the other office.
-            _visit_close(
-                visit_id=row["open_visit_id"],
-                office_id=row["open_visit_office_id"],
-                kind=row["open_visit_kind"],
-                closed_by=ClosedBy.SYSTEM,
-                now=now,
-                entrance_id=None,
-                officer=None,
-            )
-
-        gate: GateResult | None = None
-        visit_id = None
-        if decision.admitted:
-            gate = occupancy_admit(
-                office_id=office_id, kind=kind, count=headcount, effective_capacity=limit, enforce_limit=enforce_limit
-            )
-            if not gate.admitted:
-                # The failed conditional UPDATE is the verdict; the counts read after it are for display only
-                # (a check-out committing in between must not turn a refusal into an uncounted admission).
-                decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
-        if decision.admitted:
-            visit_values = {
-                "person_id": person_id,
-                "office_id": office_id,
-                "entrance_in_id": row["id"],
-                "kind": kind,
-                "checked_in_at": now,
-            }
-            visit_id = row_insert(Visit, values=visit_values)
-            if children:
-                _dependants_admit(children=children, guardian=Visit(pk=visit_id, **visit_values), now=now)
-        event_id = row_insert(
-            ScanEvent,
-            values={
-                "entrance_id": row["id"],
-                "office_id": office_id,
-                "person_id": person_id,
-                "visit_id": visit_id,
-                "action": ScanAction.CHECKIN,
-                "outcome": decision.outcome,
-                "reason": decision.reason,
-                "colour": decision.colour,
-                "kind": kind,
-                "alert": decision.alert,
-                "dependants": len(children) if decision.admitted else 0,
-                "officer_id": officer.pk if officer else None,
-                "note": note[:500],
-                "nonce": nonce,
-                "created_at": now,
-            },
-        )
-        if remember_device and nik_value:
-            new_device_token = secrets.token_urlsafe(32)
-            Device.objects.create(token_hash=device_token_hash(new_device_token), person_id=person_id, last_used_at=now)
+        if visit_id is None:
+            decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
         transaction.on_commit(lambda: _after_checkin(event_id=event_id, entrance_id=row["id"], alert=decision.alert))
+    else:
+        # A refusal of a known person writes one row, which commits on its own: a transaction would add two round
+        # trips (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed
+        # INSERT (a repeated nonce) from spoiling it.
+        several_writes = decision.admitted or person_to_save or row["open_visit_id"] or remember
+        with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
+            if person_id is None:
+                person = Person.objects.create(
+                    nik_hash=digest,
+                    nik_encrypted=nik_encrypt(nik_value),
+                    nik_masked=nik_mask(nik_value),
+                    name=name_value,
+                    phone=phone_value,
+                    last_seen_at=now,
+                )
+                person_id = visit_values["person_id"] = event_values["person_id"] = person.pk
+            elif person_to_save:
+                Person.objects.filter(pk=person_id).update(
+                    name=name_value, phone=phone_value or row["person_phone"], last_seen_at=now
+                )
+
+            if row["open_visit_id"]:
+                # One open visit per person: coming in here closes the visit at the other office.
+                _visit_close(
+                    visit_id=row["open_visit_id"],
+                    office_id=row["open_visit_office_id"],
+                    kind=row["open_visit_kind"],
+                    closed_by=ClosedBy.SYSTEM,
+                    now=now,
+                    entrance_id=None,
+                    officer=None,
+                )
+
+            if decision.admitted:
+                gate = occupancy_admit(
+                    office_id=office_id,
+                    kind=kind,
+                    count=headcount,
+                    effective_capacity=limit,
+                    enforce_limit=enforce_limit,
+                )
+                if not gate.admitted:
+                    # The failed conditional UPDATE is the verdict; the counts read after it are for display only
+                    # (a check-out committing in between must not turn a refusal into an uncounted admission).
+                    decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
+            if decision.admitted:
+                visit_id = row_insert(Visit, values=visit_values)
+                if children:
+                    _dependants_admit(children=children, guardian=Visit(pk=visit_id, **visit_values), now=now)
+            event_id = row_insert(
+                ScanEvent,
+                values={
+                    **event_values,
+                    "visit_id": visit_id,
+                    "outcome": decision.outcome,
+                    "reason": decision.reason,
+                    "alert": decision.alert,
+                    "dependants": len(children) if decision.admitted else 0,
+                },
+            )
+            if remember:
+                new_device_token = secrets.token_urlsafe(32)
+                Device.objects.create(
+                    token_hash=device_token_hash(new_device_token), person_id=person_id, last_used_at=now
+                )
+            transaction.on_commit(
+                lambda: _after_checkin(event_id=event_id, entrance_id=row["id"], alert=decision.alert)
+            )
 
     if gate is None:
         gate = _occupancy_of(row)
@@ -664,6 +695,44 @@ def _checkin_once(
         device_token=new_device_token,
         **base,
     )
+
+
+def _admit_in_one_statement(
+    *, gate: dict[str, Any], visit_values: dict[str, Any], event_values: dict[str, Any], decision: Decision
+) -> tuple[int, int | None, GateResult | None]:
+    """PostgreSQL: the gate's conditional UPDATE, the visit and the scan event as one statement.
+
+    A single statement is atomic on its own, so a plain admission costs one round trip instead of five (BEGIN, the
+    UPDATE, two INSERTs, COMMIT), with the same all-or-nothing outcome. The scan event records the gate's verdict:
+    admitted with the new visit, or capacity_full when the UPDATE matched no row. Returns the event id, the visit
+    id (None when refused) and the counter after admitting (None when refused).
+    """
+    gate_sql, gate_params = occupancy_gate_sql(**gate)
+    visit_table, visit_columns, visit_select, visit_params = insert_select_parts(Visit, values=visit_values)
+    admitted = "(SELECT id FROM visit) IS NOT NULL"
+    event_table, event_columns, event_select, event_params = insert_select_parts(
+        ScanEvent,
+        values={**event_values, "dependants": 0},
+        expressions={
+            "visit_id": ("(SELECT id FROM visit)", []),
+            "outcome": (f"CASE WHEN {admitted} THEN %s ELSE %s END", [decision.outcome, Outcome.DENIED]),
+            "reason": (f"CASE WHEN {admitted} THEN %s ELSE %s END", [decision.reason, Reason.CAPACITY_FULL]),
+            "alert": (f"({admitted} AND %s)", [decision.alert]),
+        },
+    )
+    # Names come from model metadata and every value is a bound parameter.
+    sql = (
+        f"WITH gate AS ({gate_sql}), "  # noqa: S608
+        f"visit AS (INSERT INTO {visit_table} ({visit_columns}) SELECT {visit_select} FROM gate RETURNING id) "
+        f"INSERT INTO {event_table} ({event_columns}) SELECT {event_select} "
+        "RETURNING id, visit_id, (SELECT staff_inside FROM gate), (SELECT visitors_inside FROM gate)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*gate_params, *visit_params, *event_params])
+        event_id, visit_id, staff_inside, visitors_inside = cursor.fetchone()
+    if visit_id is None:
+        return event_id, None, None
+    return event_id, visit_id, GateResult(True, staff_inside, visitors_inside)
 
 
 def _capacity_of(row: dict, today: datetime.date) -> tuple[int, int]:

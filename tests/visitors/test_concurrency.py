@@ -10,7 +10,7 @@ import pytest
 from django.db import connections
 
 from offices.models import OfficeOccupancy
-from tests.factories import EntranceFactory, HealthStatusFactory, OfficeFactory, nik_make
+from tests.factories import EntranceFactory, HealthStatusFactory, OfficeFactory, PersonFactory, nik_make
 from visitors.models import ScanEvent, Visit
 from visitors.services import visit_checkin
 
@@ -36,11 +36,16 @@ def _race(calls: list[dict]) -> list:
         return list(pool.map(one, calls))
 
 
-def test_hundred_people_race_for_ten_places():
+# First-time people take the general path (the person is written in the same transaction); people seen before
+# take the one-statement admission. Both must hold the line.
+@pytest.mark.parametrize("seen_before", [False, True], ids=["first-visit", "returning"])
+def test_hundred_people_race_for_ten_places(seen_before):
     office = OfficeFactory(capacity=10)
     entrance = EntranceFactory(office=office)
     for n in range(100):
         HealthStatusFactory(nik=nik_make(n), name=f"Orang {n}", doses=2)
+        if seen_before:
+            PersonFactory(nik=nik_make(n), name=f"Orang {n}")
     results = _race([{"entrance_code": entrance.code, "nik": nik_make(n), "name": f"Orang {n}"} for n in range(100)])
 
     assert sum(r.outcome == "admitted" for r in results) == 10
@@ -51,9 +56,12 @@ def test_hundred_people_race_for_ten_places():
     assert ScanEvent.objects.count() == 100
 
 
-def test_one_person_racing_twenty_times_gets_one_visit():
+@pytest.mark.parametrize("seen_before", [False, True], ids=["first-visit", "returning"])
+def test_one_person_racing_twenty_times_gets_one_visit(seen_before):
     entrance = EntranceFactory()
     HealthStatusFactory(nik=nik_make(500), name="Satu Orang", doses=2)
+    if seen_before:
+        PersonFactory(nik=nik_make(500), name="Satu Orang")
     results = _race([{"entrance_code": entrance.code, "nik": nik_make(500), "name": "Satu Orang"}] * 20)
 
     assert all(r.outcome == "admitted" for r in results)

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from denpasar_checkin.nik import nik_hash
 from offices.models import OfficeOccupancy
 from screening.models import RestrictionLevel
 from tests.factories import (
@@ -302,6 +303,69 @@ def test_checkin_query_budget():
             now=timezone.now() + datetime.timedelta(minutes=1),
         )
     assert again.outcome == "admitted"
+
+
+def _returning_person(n: int, *, name: str = "Orang Kembali", doses: int = 2) -> None:
+    HealthStatusFactory(nik=nik_make(n), name=name, doses=doses)
+    PersonFactory(nik=nik_make(n), name=name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plain_admission_on_postgresql_is_one_write_statement_without_a_transaction(require_postgres):
+    """Gate, visit and scan event in one statement: no BEGIN/COMMIT round trips, and everything written."""
+    entrance = EntranceFactory()
+    _returning_person(52)
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(90), name="Pemanas")  # warms policy and level
+    with CaptureQueriesContext(connection) as context:
+        result = visit_checkin(entrance_code=entrance.code, nik=nik_make(52), name="Orang Kembali")
+    # The entrance read, the registry (this status is not cached yet), then the write; no BEGIN, no COMMIT.
+    assert [q["sql"].split()[0].upper() for q in context.captured_queries] == ["SELECT", "SELECT", "WITH"]
+    assert (result.outcome, result.reason, result.visitors_inside) == ("admitted", "ok", 1)
+    visit = Visit.objects.get(pk=result.visit_id)
+    assert (visit.person.nik_hash, visit.office_id, visit.kind, visit.checked_out_at) == (
+        nik_hash(nik_make(52)),
+        entrance.office_id,
+        "visitor",
+        None,
+    )
+    event = ScanEvent.objects.get(pk=result.scan_event_id)
+    assert (event.visit_id, event.outcome, event.reason, event.colour, event.alert) == (
+        visit.pk,
+        "admitted",
+        "ok",
+        "green",
+        False,
+    )
+    assert OfficeOccupancy.objects.get(office=entrance.office).visitors_inside == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_statement_admission_refused_by_the_gate_records_capacity_full(require_postgres):
+    office = OfficeFactory(capacity=1)
+    entrance = EntranceFactory(office=office)
+    _returning_person(53)
+    _returning_person(54)
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(53), name="Orang Kembali")
+    refused = visit_checkin(entrance_code=entrance.code, nik=nik_make(54), name="Orang Kembali")
+    assert (refused.outcome, refused.reason, refused.visit_id) == ("denied", "capacity_full", None)
+    assert refused.visitors_inside == 1
+    event = ScanEvent.objects.get(pk=refused.scan_event_id)
+    assert (event.outcome, event.reason, event.visit_id, event.colour) == ("denied", "capacity_full", None, "green")
+    assert Visit.objects.filter(office=office).count() == 1
+    assert OfficeOccupancy.objects.get(office=office).visitors_inside == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refusal_of_a_known_person_writes_one_row_without_a_transaction():
+    entrance = EntranceFactory()
+    _returning_person(55, doses=0)
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(90), name="Pemanas")
+    with CaptureQueriesContext(connection) as context:
+        result = visit_checkin(entrance_code=entrance.code, nik=nik_make(55), name="Orang Kembali")
+    assert result.outcome == "denied"
+    statements = [q["sql"].split()[0].upper() for q in context.captured_queries]
+    assert statements == ["SELECT", "SELECT", "INSERT"]  # entrance, registry (not cached yet), the scan event
+    assert ScanEvent.objects.filter(pk=result.scan_event_id, outcome="denied").exists()
 
 
 def test_child_errors_come_with_the_other_field_errors():
