@@ -106,6 +106,12 @@ if DATABASE_URL:
         # PostgreSQL refuses new clients (seen in the benchmark); a per-process pool (psycopg 3) reuses them.
         DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=8)
         DATABASES["default"]["CONN_MAX_AGE"] = 0
+        # The check-in's two hot statements are prepared once per connection (denpasar_checkin.sql), which saves
+        # PostgreSQL most of their cost (planning). Turn off behind a pooler that cannot keep prepared
+        # statements (PgBouncer in transaction mode before 1.21). Django's own queries are never prepared.
+        DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
+        if DB_PREPARED_STATEMENTS:
+            DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
         if DB_POOL_MAX_SIZE > 0:
             DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
                 "min_size": 1,

@@ -1,4 +1,4 @@
-"""Single-row INSERTs compiled once per model and column set: what save() writes, without building a model.
+"""Raw SQL helpers for the check-in's hot path: INSERTs without building models, and prepared statements.
 
 Model(...).save() builds the instance, walks every field through the ORM's insert compiler and quotes every name
 again on each call; on the check-in's hot path that cost more CPU than PostgreSQL spent on the INSERT itself.
@@ -6,9 +6,13 @@ again on each call; on the check-in's hot path that cost more CPU than PostgreSQ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.db import connection, models
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -99,3 +103,40 @@ def row_insert(model: type[models.Model], *, values: dict[str, Any]) -> Any:
         if connection.features.can_return_columns_from_insert:
             return cursor.fetchone()[0]
         return cursor.lastrowid
+
+
+class PreparingCursor(psycopg.Cursor):
+    """Server-side binding, and every statement prepared on first use on its connection."""
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):  # noqa: ANN001, ANN202 - psycopg's
+        return super().execute(query, params, prepare=True, binary=binary)
+
+
+class _PreparedDebugWrapper(CursorDebugWrapper):
+    def execute(self, sql, params=None):  # noqa: ANN001, ANN202 - Django's
+        # psycopg keeps no query text for a prepared execution: log the statement with its values bound on the
+        # client, as Django's own queries are logged.
+        with self.debug_sql(self.db.ops.compose_sql(sql, params), params):
+            return CursorWrapper.execute(self, sql, params)
+
+
+@contextmanager
+def prepared_cursor() -> Iterator[Any]:
+    """A cursor for a few hot, fixed statements: on PostgreSQL each is planned once per connection and then only
+    executed (planning was most of PostgreSQL's work for the check-in's entrance read). Anywhere else, or with
+    DB_PREPARED_STATEMENTS off (which leaves prepare_threshold unset), Django's ordinary cursor.
+
+    Still wrapped by Django: queries are logged and counted, errors are Django's, execute wrappers apply.
+    """
+    options = connection.settings_dict.get("OPTIONS", {})
+    if connection.vendor != "postgresql" or options.get("prepare_threshold") is None:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        raw = PreparingCursor(connection.connection)
+    wrapper = _PreparedDebugWrapper if connection.queries_logged else CursorWrapper
+    with wrapper(raw, connection) as cursor:
+        yield cursor

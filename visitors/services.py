@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.nik import nik_age, nik_decrypt, nik_encrypt, nik_hash, nik_mask, nik_validate
-from denpasar_checkin.sql import insert_select_parts, row_insert
+from denpasar_checkin.sql import insert_select_parts, prepared_cursor, row_insert
 from offices.live_codes import live_proof_check
 from offices.models import Entrance, Office, OfficeOccupancy, Staff
 from screening.decision import (
@@ -281,7 +281,7 @@ def _entrance_sql(*, with_person: bool) -> str:
 
 def _entrance_with_person(*, code: str, digest: str | None) -> dict | None:
     names = _ENTRANCE_NAMES + _PERSON_NAMES if digest else _ENTRANCE_NAMES
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_entrance_sql(with_person=bool(digest)), [digest, digest, code] if digest else [code])
         values = cursor.fetchone()
     if values is None:
@@ -727,7 +727,7 @@ def _admit_in_one_statement(
         f"INSERT INTO {event_table} ({event_columns}) SELECT {event_select} "
         "RETURNING id, visit_id, (SELECT staff_inside FROM gate), (SELECT visitors_inside FROM gate)"
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*gate_params, *visit_params, *event_params])
         event_id, visit_id, staff_inside, visitors_inside = cursor.fetchone()
     if visit_id is None:
