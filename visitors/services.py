@@ -709,23 +709,28 @@ def _admit_in_one_statement(
     """
     gate_sql, gate_params = occupancy_gate_sql(**gate)
     visit_table, visit_columns, visit_select, visit_params = insert_select_parts(Visit, values=visit_values)
-    admitted = "(SELECT id FROM visit) IS NOT NULL"
+    admitted = "verdict.visit_id IS NOT NULL"
     event_table, event_columns, event_select, event_params = insert_select_parts(
         ScanEvent,
         values={**event_values, "dependants": 0},
         expressions={
-            "visit_id": ("(SELECT id FROM visit)", []),
+            "visit_id": ("verdict.visit_id", []),
             "outcome": (f"CASE WHEN {admitted} THEN %s ELSE %s END", [decision.outcome, Outcome.DENIED]),
             "reason": (f"CASE WHEN {admitted} THEN %s ELSE %s END", [decision.reason, Reason.CAPACITY_FULL]),
             "alert": (f"({admitted} AND %s)", [decision.alert]),
         },
     )
-    # Names come from model metadata and every value is a bound parameter.
+    # The scan event is selected FROM the materialised verdict, so its id is drawn only after the gate holds the
+    # counter's row lock: scan event ids of an office follow the order its counter changed, as in the
+    # transactional path (a value computed beside the id would let PostgreSQL draw the id first). Names come from
+    # model metadata and every value is a bound parameter.
     sql = (
         f"WITH gate AS ({gate_sql}), "  # noqa: S608
-        f"visit AS (INSERT INTO {visit_table} ({visit_columns}) SELECT {visit_select} FROM gate RETURNING id) "
-        f"INSERT INTO {event_table} ({event_columns}) SELECT {event_select} "
-        "RETURNING id, visit_id, (SELECT staff_inside FROM gate), (SELECT visitors_inside FROM gate)"
+        f"visit AS (INSERT INTO {visit_table} ({visit_columns}) SELECT {visit_select} FROM gate RETURNING id), "
+        "verdict AS MATERIALIZED (SELECT (SELECT id FROM visit) AS visit_id, "
+        "(SELECT staff_inside FROM gate) AS staff_inside, (SELECT visitors_inside FROM gate) AS visitors_inside) "
+        f"INSERT INTO {event_table} ({event_columns}) SELECT {event_select} FROM verdict "
+        "RETURNING id, visit_id, (SELECT staff_inside FROM verdict), (SELECT visitors_inside FROM verdict)"
     )
     with prepared_cursor() as cursor:
         cursor.execute(sql, [*gate_params, *visit_params, *event_params])

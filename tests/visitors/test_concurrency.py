@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connections
+from django.utils import timezone
 
 from offices.models import OfficeOccupancy
 from tests.factories import EntranceFactory, HealthStatusFactory, OfficeFactory, PersonFactory, nik_make
@@ -69,3 +70,55 @@ def test_one_person_racing_twenty_times_gets_one_visit(seen_before):
     assert len({r.visit_id for r in results}) == 1
     assert ScanEvent.objects.count() == 1
     assert OfficeOccupancy.objects.get(office=entrance.office).visitors_inside == 1
+
+
+def test_scan_event_ids_follow_the_order_of_the_gate():
+    """A check-in waiting for the counter's row lock draws its scan event id only once it holds the lock, so the
+    scan log of an office lists its counter changes in the order they happened (audits and the benchmark's
+    capacity replay rely on it)."""
+    import time
+
+    from django.db import connection, transaction
+
+    from denpasar_checkin.sql import row_insert
+
+    entrance = EntranceFactory()
+    HealthStatusFactory(nik=nik_make(600), name="Orang Antri", doses=2)
+    PersonFactory(nik=nik_make(600), name="Orang Antri")
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(601), name="Pemanas")  # warms policy and level
+    outcome: list = []
+
+    def waiting_checkin() -> None:
+        try:
+            outcome.append(visit_checkin(entrance_code=entrance.code, nik=nik_make(600), name="Orang Antri"))
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        OfficeOccupancy.objects.select_for_update().get(office=entrance.office)
+        worker = threading.Thread(target=waiting_checkin)
+        worker.start()
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+        # Drawn while the check-in waits for the lock: the check-in's own id must come after it.
+        drawn_while_waiting = row_insert(
+            ScanEvent,
+            values={
+                "entrance_id": entrance.pk,
+                "office_id": entrance.office_id,
+                "outcome": "denied",
+                "reason": "not_vaccinated",
+                "created_at": timezone.now(),
+            },
+        )
+    worker.join(timeout=10)
+    assert outcome and outcome[0].outcome == "admitted"
+    assert outcome[0].scan_event_id > drawn_while_waiting
