@@ -16,3 +16,19 @@ accesslog = "-"
 # The access log shows paths only; NIKs travel in request bodies, never in URLs.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+
+def post_worker_init(worker):
+    """Load the URL conf (and with it every view module) now, then hide everything loaded from the collector.
+
+    All of it lives as long as the worker, yet each full garbage collection walked it again: about 30 ms with the
+    interpreter's lock held, which showed as 100 ms spikes in the check-in's p99 under load. Frozen, a full
+    collection takes under a millisecond.
+    """
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - imports the URL conf and every view it names
+    gc.collect()
+    gc.freeze()
