@@ -79,7 +79,7 @@ def visits_auto_checkout(*, now: datetime.datetime | None = None) -> int:
                 now=due,
                 entrance_id=None,
                 officer=None,
-            )
+            ).people
         per_office[visit["office_id"]] += people
     for office_id, people in per_office.items():
         if people:

@@ -751,12 +751,6 @@ def _occupancy_of(row: dict) -> GateResult:
     return GateResult(True, row["office__occupancy__staff_inside"] or 0, row["office__occupancy__visitors_inside"] or 0)
 
 
-def _occupancy_now(office_id: int) -> GateResult:
-    occupancy = OfficeOccupancy.objects.filter(office_id=office_id).values("staff_inside", "visitors_inside").first()
-    occupancy = occupancy or {"staff_inside": 0, "visitors_inside": 0}
-    return GateResult(True, occupancy["staff_inside"], occupancy["visitors_inside"])
-
-
 def _dependants_admit(*, children: list[DependantInput], guardian: Visit, now: datetime.datetime) -> None:
     """Children come in with their adult: a Person each (created on first visit) and a visit tied to the adult's."""
     for child in children:
@@ -786,6 +780,12 @@ def _dependants_admit(*, children: list[DependantInput], guardian: Visit, now: d
         )
 
 
+@dataclass(frozen=True, slots=True)
+class VisitClosed:
+    people: int  # 0: the visit was already closed
+    occupancy: GateResult | None  # the office's counter after the release
+
+
 def _visit_close(
     *,
     visit_id: int,
@@ -795,8 +795,8 @@ def _visit_close(
     now: datetime.datetime,
     entrance_id: int | None,
     officer: AbstractBaseUser | None,
-) -> int:
-    """Close a visit and its dependants' visits, and release their places; returns how many people left."""
+) -> VisitClosed:
+    """Close a visit and its dependants' visits, and release their places; says how many people left."""
     # A concurrent request may have opened the visit after our clock was read: never close before it began.
     out_at = Greatest(F("checked_in_at"), Value(now, output_field=DateTimeField()))
     closing = {
@@ -807,10 +807,9 @@ def _visit_close(
     }
     closed = Visit.objects.filter(checked_out_at__isnull=True).filter(pk=visit_id).update(**closing)
     if not closed:
-        return 0
+        return VisitClosed(0, None)
     closed += Visit.objects.filter(guardian_visit_id=visit_id, checked_out_at__isnull=True).update(**closing)
-    occupancy_release(office_id=office_id, kind=PersonKind(kind), count=closed)
-    return closed
+    return VisitClosed(closed, occupancy_release(office_id=office_id, kind=PersonKind(kind), count=closed))
 
 
 def _after_checkin(*, event_id: int, entrance_id: int, alert: bool) -> None:
@@ -887,7 +886,7 @@ def visit_checkout(
     if visit is None:
         raise NotInside("not_inside", _("You are not checked in at this office."))
     with transaction.atomic():
-        people_out = _visit_close(
+        closed = _visit_close(
             visit_id=visit.pk,
             office_id=visit.office_id,
             kind=visit.kind,
@@ -896,23 +895,28 @@ def visit_checkout(
             entrance_id=entrance.pk,
             officer=officer,
         )
-        if not people_out:
+        if not closed.people:
             raise NotInside("not_inside", _("You are not checked in at this office."))
-        event = ScanEvent.objects.create(
-            entrance=entrance,
-            office_id=entrance.office_id,
-            person_id=visit.person_id,
-            visit=visit,
-            action=ScanAction.CHECKOUT,
-            outcome=Outcome.ADMITTED,
-            reason=Reason.CHECKED_OUT,
-            kind=visit.kind,
-            dependants=people_out - 1,
-            officer=officer,
-            created_at=now,
+        people_out = closed.people
+        event_id = row_insert(
+            ScanEvent,
+            values={
+                "entrance_id": entrance.pk,
+                "office_id": entrance.office_id,
+                "person_id": visit.person_id,
+                "visit_id": visit.pk,
+                "action": ScanAction.CHECKOUT,
+                "outcome": Outcome.ADMITTED,
+                "reason": Reason.CHECKED_OUT,
+                "kind": visit.kind,
+                "dependants": people_out - 1,
+                "officer_id": officer.pk if officer else None,
+                "created_at": now,
+            },
         )
-        transaction.on_commit(lambda: _after_checkin(event_id=event.pk, entrance_id=entrance.pk, alert=False))
-    occupancy = _occupancy_now(entrance.office_id)
+        transaction.on_commit(lambda: _after_checkin(event_id=event_id, entrance_id=entrance.pk, alert=False))
+    # The counter as the release left it (under its row lock), not read again.
+    occupancy = closed.occupancy
     level = restriction_level_current()
     return CheckoutResult(
         capacity=entrance.office.capacity,
@@ -920,7 +924,7 @@ def visit_checkout(
             capacity=entrance.office.capacity, percentage=level.percentage_for(entrance.office.sector)
         ),
         visit_id=visit.pk,
-        scan_event_id=event.pk,
+        scan_event_id=event_id,
         office_id=entrance.office_id,
         office_name=entrance.office.name,
         entrance_id=entrance.pk,

@@ -305,6 +305,23 @@ def test_checkin_query_budget():
     assert again.outcome == "admitted"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_checkout_query_budget_and_counts_from_the_release():
+    """Entrance, the open visit, close it and its children's, release the places, the scan event: no re-read of the
+    counter, which the release's own UPDATE already returned under its row lock."""
+    entrance = EntranceFactory()
+    green(56, name="Orang Pulang")
+    green(57, name="Orang Lain")
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(56), name="Orang Pulang")
+    visit_checkin(entrance_code=entrance.code, nik=nik_make(57), name="Orang Lain")
+    with max_statements(6):
+        result = visit_checkout(entrance_code=entrance.code, nik=nik_make(56))
+    counter = OfficeOccupancy.objects.get(office=entrance.office)
+    assert (result.people_out, result.visitors_inside, result.staff_inside) == (1, 1, 0)
+    assert (counter.visitors_inside, counter.staff_inside) == (1, 0)
+    assert ScanEvent.objects.get(pk=result.scan_event_id).action == "checkout"
+
+
 def _returning_person(n: int, *, name: str = "Orang Kembali", doses: int = 2) -> None:
     HealthStatusFactory(nik=nik_make(n), name=name, doses=doses)
     PersonFactory(nik=nik_make(n), name=name)
