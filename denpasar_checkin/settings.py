@@ -109,7 +109,8 @@ if DATABASE_URL:
         # The check-in's two hot statements are prepared once per connection (denpasar_checkin.sql), which saves
         # PostgreSQL most of their cost (planning). Turn off behind a pooler that cannot keep prepared
         # statements (PgBouncer in transaction mode before 1.21). Django's own queries are never prepared.
-        DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
+        # Without the pool every request opens its own connection, where preparing would only add a round trip.
+        DB_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True) and DB_POOL_MAX_SIZE > 0
         if DB_PREPARED_STATEMENTS:
             DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
         if DB_POOL_MAX_SIZE > 0:

@@ -122,12 +122,14 @@ def test_without_prepared_statements_the_cursor_is_djangos_own(require_postgres)
     assert not [s for s in _prepared_statements() if "never_prepared_here" in s]
 
 
-@pytest.mark.parametrize(("value", "expected"), [("", "0"), ("false", "None")])
-def test_db_prepared_statements_setting(value, expected):
-    env = {k: v for k, v in os.environ.items() if k != "DB_PREPARED_STATEMENTS"}
-    env |= {"DEBUG": "true", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/never-used"}
-    if value:
-        env["DB_PREPARED_STATEMENTS"] = value
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [({}, "0"), ({"DB_PREPARED_STATEMENTS": "false"}, "None"), ({"DB_POOL_MAX_SIZE": "0"}, "None")],
+    ids=["default", "turned-off", "no-pool"],
+)
+def test_db_prepared_statements_setting(environment, expected):
+    env = {k: v for k, v in os.environ.items() if k not in ("DB_PREPARED_STATEMENTS", "DB_POOL_MAX_SIZE")}
+    env |= {"DEBUG": "true", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/never-used", **environment}
     code = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
