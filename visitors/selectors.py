@@ -16,7 +16,8 @@ def name_mask(name: str | None) -> str:
 def entrance_by_code(*, code: str, max_length: int = 64) -> Entrance | None:
     if not code or len(code) > max_length:
         return None
-    return Entrance.objects.select_related("office").filter(code=code).first()
+    # Codes are unique: no ORDER BY (first() would sort by Entrance's ordering, which joins and sorts offices).
+    return next(iter(Entrance.objects.select_related("office").filter(code=code).order_by()[:1]), None)
 
 
 def person_for_device(*, token: str | None) -> Person | None:
