@@ -16,26 +16,28 @@ from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
-_FIELDS: dict[tuple[type[models.Model], tuple[str, ...]], list[models.Field]] = {}
-_INSERT_SQL: dict[tuple[type[models.Model], tuple[str, ...], str], str] = {}
+_SHAPES: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[list[models.Field], str, str]] = {}
 
 
-def _insert_fields(model: type[models.Model], names: tuple[str, ...]) -> list[models.Field]:
-    """The columns an INSERT with these values writes: the given ones and every other one save() would fill."""
-    key = (model, names)
-    fields = _FIELDS.get(key)
-    if fields is None:
+def _insert_shape(model: type[models.Model], names: tuple[str, ...]) -> tuple[list[models.Field], str, str]:
+    """The columns an INSERT with these values writes (the given ones and every other one save() would fill),
+    with the quoted table name and column list; worked out once per model, column set and database."""
+    key = (model, names, connection.vendor)
+    shape = _SHAPES.get(key)
+    if shape is None:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
         unknown = [name for name in names if name not in by_attname]
         if unknown:
             raise TypeError(f"{model.__name__} has no column for {', '.join(unknown)}")
         pk = model._meta.pk
-        fields = _FIELDS[key] = [
+        fields = [
             f
             for f in model._meta.concrete_fields
             if f.attname in names or not ((f is pk and isinstance(f, models.AutoField)) or f.has_db_default())
         ]
-    return fields
+        quote = connection.ops.quote_name
+        shape = _SHAPES[key] = (fields, quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields))
+    return shape
 
 
 def _saved_value(field: models.Field, values: dict[str, Any], now: list) -> Any:
@@ -60,8 +62,7 @@ def insert_select_parts(
     parameters instead (a CTE's column, a CASE). Params come in select-list order.
     """
     expressions = expressions or {}
-    fields = _insert_fields(model, tuple(sorted([*values, *expressions])))
-    quote = connection.ops.quote_name
+    fields, table, columns = _insert_shape(model, tuple(sorted([*values, *expressions])))
     select: list[str] = []
     params: list = []
     now: list = []
@@ -73,8 +74,7 @@ def insert_select_parts(
         else:
             select.append("%s")
             params.append(_saved_value(field, values, now))
-    columns = ", ".join(quote(f.column) for f in fields)
-    return quote(model._meta.db_table), columns, ", ".join(select), params
+    return table, columns, ", ".join(select), params
 
 
 def row_insert(model: type[models.Model], *, values: dict[str, Any]) -> Any:
@@ -86,20 +86,10 @@ def row_insert(model: type[models.Model], *, values: dict[str, Any]) -> Any:
     """
     if pre_save.has_listeners(model) or post_save.has_listeners(model):
         return model.objects.create(**values).pk
-    names = tuple(sorted(values))
-    fields = _insert_fields(model, names)
-    key = (model, names, connection.vendor)
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        quote = connection.ops.quote_name
-        returning, _params = connection.ops.return_insert_columns([model._meta.pk]) or ("", ())
-        table, columns = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
-        placeholders = ", ".join(["%s"] * len(fields))
-        sql = _INSERT_SQL[key] = f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {returning}".rstrip()  # noqa: S608
-    now: list = []
-    params = [_saved_value(field, values, now) for field in fields]
+    table, columns, placeholders, params = insert_select_parts(model, values=values)
+    returning, _params = connection.ops.return_insert_columns([model._meta.pk]) or ("", ())
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {returning}".rstrip(), params)  # noqa: S608
         if connection.features.can_return_columns_from_insert:
             return cursor.fetchone()[0]
         return cursor.lastrowid

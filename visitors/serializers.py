@@ -77,8 +77,8 @@ class RequestSerializer(serializers.Serializer):
     """An input serializer whose instances get shallow copies of the declared fields.
 
     DRF deep-copies every declared field for every serializer instance, re-running each field's __init__ and
-    building its validators again: a third of a check-in's Python time in the benchmark profile. Nothing here
-    changes a field after declaration, and bind() only sets attributes on the copy, so a shallow copy suffices.
+    building its validators again (about 0.1 ms of CPU per check-in request). Nothing here changes a field after
+    declaration, and bind() only sets attributes on the copy, so a shallow copy suffices.
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:

@@ -588,8 +588,10 @@ def _checkin_once(
     }
     gate: GateResult | None = None
     visit_id = None
-    simple_admission = decision.admitted and not (person_to_save or row["open_visit_id"] or children or remember)
-    if simple_admission and connection.vendor == "postgresql" and row["office__occupancy__staff_inside"] is not None:
+    # Writes beside the scan event (and the visit, when admitted): only these need the transactional path.
+    other_writes = bool(person_to_save or row["open_visit_id"] or children or remember)
+    one_statement = decision.admitted and not other_writes and connection.vendor == "postgresql"
+    if one_statement and row["office__occupancy__staff_inside"] is not None:
         with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             event_id, visit_id, gate = _admit_in_one_statement(
                 gate={
@@ -610,7 +612,7 @@ def _checkin_once(
         # A refusal of a known person writes one row, which commits on its own: a transaction would add two round
         # trips (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed
         # INSERT (a repeated nonce) from spoiling it.
-        several_writes = decision.admitted or person_to_save or row["open_visit_id"] or remember
+        several_writes = decision.admitted or other_writes
         with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
             if person_id is None:
                 person = Person.objects.create(
