@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from .access import offices_for_user, user_can_access_office, user_is_city_wide
 from .models import Entrance, Office
-from .selectors import offices_for_user, user_can_access_office, user_is_city_wide
 
 
 class OfficeScopedAdminMixin:

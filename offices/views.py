@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_safe
 
+from .access import user_can_access_office
 from .models import Entrance, Office
 from .posters import (
     NoActiveEntrances,
@@ -18,7 +19,6 @@ from .posters import (
     poster_render_pdf,
     poster_render_png,
 )
-from .selectors import user_can_access_office
 
 staff_login_required = login_required(login_url=reverse_lazy("admin:login"))
 

@@ -28,13 +28,13 @@ from rest_framework.views import set_rollback
 
 from denpasar_checkin.nik import nik_hash, nik_validate
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
+from offices.access import user_can_access_office, user_is_city_wide, user_may_work_door, user_sees_truth_at
 from offices.models import Entrance, Office
-from offices.roles import ROLE_CITY_ADMIN, ROLE_OFFICE_ADMIN, ROLE_OFFICER
-from offices.selectors import entrance_office_id, user_can_access_office, user_has_role, user_is_city_wide
+from offices.selectors import entrance_office_id
 from screening.decision import Outcome
 from screening.selectors import effective_capacity, restriction_level_current
 
-from .door_selectors import EVENT_BATCH, door_events_after, user_may_work_door
+from .door_selectors import EVENT_BATCH, door_events_after
 from .serializers import (
     CheckinAnswerSerializer,
     CheckinRequestSerializer,
@@ -48,7 +48,6 @@ from .serializers import (
 from .services import CheckinError, visit_checkin, visit_checkout
 
 # Roles that are told the true outcome, reason and colour of a scan at an office they work for.
-TRUTH_ROLES = (ROLE_OFFICER, ROLE_OFFICE_ADMIN, ROLE_CITY_ADMIN)
 
 # A check-in with five children is about 1 kB. The bound sits well above that so an over-long name still gets the
 # service's own message, while a public endpoint never buffers megabytes (DRF reads the body past
@@ -167,12 +166,10 @@ def _officer_office_id(user: AbstractBaseUser | AnonymousUser, *, entrance_code:
 
     Needed before the service runs, because the service records who scanned; anonymous callers cost no query.
     """
-    if not user.is_authenticated or not any(user_has_role(user, role) for role in TRUTH_ROLES):
+    if not user.is_authenticated:
         return None
     office_id = entrance_office_id(code=entrance_code)
-    if office_id is None or not user_can_access_office(user, office_id):
-        return None
-    return office_id
+    return office_id if user_sees_truth_at(user, office_id=office_id) else None
 
 
 # --- schema pieces ----------------------------------------------------------------------------------------------

@@ -6,23 +6,18 @@ import datetime
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from offices.models import Entrance, Office
-from offices.roles import ROLE_CITY_ADMIN, ROLE_OFFICE_ADMIN, ROLE_OFFICER
-from offices.selectors import offices_for_user, user_can_access_office, user_has_role
+from offices.models import Office
 from screening.selectors import effective_capacity, restriction_level_current
 
 from .messages import reason_label
 from .models import ScanAction, ScanEvent, ScanOutcome, Visit, VisitKind
 from .selectors import name_mask
 
-# Roles that work a door. Satgas sees every office in admin but does not stand at the door.
-DOOR_ROLES = (ROLE_OFFICER, ROLE_OFFICE_ADMIN, ROLE_CITY_ADMIN)
 EVENT_BATCH = 200
 RECENT_EVENTS = 30
 QUEUE_LIMIT = 50
@@ -62,28 +57,6 @@ _CARD_FIELDS = (
     "alert_acknowledged_at",
     "person__name",
 )
-
-
-# --- access ------------------------------------------------------------------------------------------------------
-
-
-def user_works_doors(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return any(user_has_role(user, role) for role in DOOR_ROLES)
-
-
-def user_may_work_door(user: AbstractBaseUser | AnonymousUser, *, office_id: int) -> bool:
-    """An officer or admin of the office (superusers and city admins: every office)."""
-    return user_works_doors(user) and user_can_access_office(user, office_id)
-
-
-def door_entrances_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Entrance]:
-    if not user_works_doors(user):
-        return Entrance.objects.none()
-    return (
-        Entrance.objects.filter(office__in=offices_for_user(user))
-        .select_related("office")
-        .order_by("office__name", "name")
-    )
 
 
 # --- event cards -------------------------------------------------------------------------------------------------

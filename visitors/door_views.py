@@ -23,18 +23,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from denpasar_checkin.ratelimit import RateLimited
+from offices.access import door_entrances_for_user, user_may_work_door, user_works_doors
 from offices.live_codes import PERIOD_SECONDS, live_seconds_left, live_url
 from offices.models import Entrance
 
 from .door_selectors import (
     door_cursor_latest,
-    door_entrances_for_user,
     door_events_after,
     door_events_recent,
     door_people_inside,
     door_state,
-    user_may_work_door,
-    user_works_doors,
 )
 from .messages import reason_label
 from .models import ScanEvent

@@ -19,13 +19,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.ratelimit import ratelimit_hit
+from offices.access import user_may_work_door
 from offices.models import Entrance, Office
 from offices.services import audit_record
 from screening.decision import PersonKind
 from screening.selectors import effective_capacity, restriction_level_current
 from screening.services import occupancy_admit
 
-from .door_selectors import user_may_work_door
 from .events import scan_event_announce
 from .models import Resolution, ScanAction, ScanEvent, ScanOutcome, Visit
 from .services import CheckinError, CheckinResult, CheckoutResult, NotInside, visit_checkin, visit_checkout

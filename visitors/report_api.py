@@ -14,8 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from denpasar_checkin.nik import nik_validate
-from offices.roles import ROLE_SATGAS
-from offices.selectors import user_has_role
+from offices.access import user_may_trace
 
 from .api import BoundedJSONParser
 from .report_services import ExposurePersonNotFound, ExposureSinceRequired, exposure_report_by_nik
@@ -73,7 +72,7 @@ class ExposureContactSerializer(serializers.Serializer):
 @permission_classes([IsAuthenticated])
 @parser_classes([BoundedJSONParser])
 def exposures_create(request: Request) -> Response:
-    if not user_has_role(request.user, ROLE_SATGAS):
+    if not user_may_trace(request.user):
         raise exceptions.PermissionDenied(_("Only the health task force (Satgas) may run exposure reports."))
     serializer = ExposureRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)

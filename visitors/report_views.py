@@ -27,9 +27,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from denpasar_checkin.nik import nik_validate
+from offices.access import (
+    offices_for_user,
+    user_may_trace,
+    user_sees_city,
+    user_sees_dashboards,
+    user_sees_office_dashboard,
+)
 from offices.models import Office
-from offices.roles import ROLE_CITY_ADMIN, ROLE_OFFICE_ADMIN, ROLE_SATGAS
-from offices.selectors import offices_for_user, user_can_access_office, user_has_role
 
 from .models import Person, ReasonCode
 from .report_services import (
@@ -58,24 +63,9 @@ from .reports import (
 staff_login_required = login_required(login_url=reverse_lazy("admin:login"))
 
 
-# --- who may see what -----------------------------------------------------------------------------------------
-
-
-def can_see_dashboards(user) -> bool:
-    return user_has_role(user, ROLE_OFFICE_ADMIN) or user_has_role(user, ROLE_CITY_ADMIN)
-
-
-def can_see_city(user) -> bool:
-    return user_has_role(user, ROLE_CITY_ADMIN)
-
-
-def can_trace(user) -> bool:
-    return user_has_role(user, ROLE_SATGAS)
-
-
 def _office_in_scope(request: HttpRequest, office_id: int) -> Office:
     # Scope first: someone outside the office learns nothing, not even whether the id exists.
-    if not can_see_dashboards(request.user) or not user_can_access_office(request.user, office_id):
+    if not user_sees_office_dashboard(request.user, office_id=office_id):
         raise PermissionDenied
     return get_object_or_404(Office, pk=office_id)
 
@@ -333,11 +323,11 @@ def trend_chart(weeks: Sequence[Any]) -> dict[str, Any]:
 @staff_login_required
 def reports_index(request: HttpRequest) -> HttpResponse:
     user = request.user
-    offices = list(offices_for_user(user).order_by("name")) if can_see_dashboards(user) else []
+    offices = list(offices_for_user(user).order_by("name")) if user_sees_dashboards(user) else []
     return render(
         request,
         "reports/index.html",
-        {"offices": offices, "can_see_city": can_see_city(user), "can_trace": can_trace(user)},
+        {"offices": offices, "can_see_city": user_sees_city(user), "can_trace": user_may_trace(user)},
     )
 
 
@@ -409,7 +399,7 @@ def office_compliance_export(request: HttpRequest, office_id: int) -> HttpRespon
 
 @require_safe
 @staff_login_required
-@_requires(can_see_city)
+@_requires(user_sees_city)
 def city_dashboard_page(request: HttpRequest) -> HttpResponse:
     form, rng = _range_form(request)
     offices = list(Office.objects.order_by("name"))
@@ -432,7 +422,7 @@ def city_dashboard_page(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 @staff_login_required
-@_requires(can_see_city)
+@_requires(user_sees_city)
 def city_export(request: HttpRequest) -> HttpResponse:
     _form, rng = _range_form(request)
     offices = list(Office.objects.order_by("name"))
@@ -445,7 +435,7 @@ def city_export(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @staff_login_required
-@_requires(can_trace)
+@_requires(user_may_trace)
 def exposure_search(request: HttpRequest) -> HttpResponse:
     """Choose the index case by NIK + name (a POST: the NIK never enters a URL) or from the registry's cases."""
     form = ExposureSearchForm(request.POST or None)
@@ -473,7 +463,7 @@ def exposure_search(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_safe
 @staff_login_required
-@_requires(can_trace)
+@_requires(user_may_trace)
 def exposure_person(request: HttpRequest, person_id: int) -> HttpResponse:
     """The report for a person picked from the registry's positive cases (their id, not their NIK, in the URL)."""
     person = get_object_or_404(Person, pk=person_id)
@@ -510,7 +500,7 @@ def _render_exposure(request: HttpRequest, *, report) -> HttpResponse:
 
 @require_POST
 @staff_login_required
-@_requires(can_trace)
+@_requires(user_may_trace)
 def exposure_export_view(request: HttpRequest, person_id: int) -> HttpResponse:
     """The CSV with full NIKs: a POST (CSRF-protected, never prefetched or cached), audited by the service."""
     person = get_object_or_404(Person, pk=person_id)

@@ -32,7 +32,6 @@ from visitors.door_selectors import (
     door_pending,
     door_people_inside,
     gauge_state,
-    user_may_work_door,
 )
 from visitors.models import ScanEvent, Visit
 from visitors.officer import (
@@ -393,14 +392,6 @@ def test_occupancy_states_and_level():
 def test_name_mask():
     assert name_mask("I Made  Wirawan") == "I M*** W***"
     assert name_mask("") == "—"
-
-
-def test_who_may_work_a_door(entrance):
-    assert user_may_work_door(UserFactory(roles=["Petugas"], offices=[entrance.office]), office_id=entrance.office_id)
-    assert not user_may_work_door(UserFactory(roles=["Petugas"]), office_id=entrance.office_id)
-    assert not user_may_work_door(UserFactory(roles=["Satgas"]), office_id=entrance.office_id)
-    assert user_may_work_door(UserFactory(roles=["Admin Kota"]), office_id=entrance.office_id)
-    assert user_may_work_door(UserFactory(is_superuser=True), office_id=entrance.office_id)
 
 
 # --- races (PostgreSQL, real threads) -----------------------------------------------------------------------------
