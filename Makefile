@@ -38,8 +38,11 @@ test: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(PY) -m bench $(BENCH_ARGS)
 
+## lint: ruff (rules and formatting) and the import layering (door | reports -> visitors -> screening -> offices)
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 ## messages: collect new/changed strings into locale/id/LC_MESSAGES/django.po, then compile django.mo
 ## (needs Debian's gettext). New strings get an empty msgstr: translate them, then run `make messages` again.

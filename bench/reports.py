@@ -475,20 +475,20 @@ def measure(name: str, work: Callable[[], object], *, runs: int) -> dict[str, An
 def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed: int) -> dict[str, Any]:
     from django.db import connection
 
-    from visitors.models import Visit
-    from visitors.reports import (
+    from reports.selectors import (
         DateRange,
-        _scan_counts,
-        _visit_counts,
         city_dashboard,
         exposure_contacts,
         local_midnight,
         occupancy_series,
         office_dashboard,
+        scan_counts,
         staff_attendance,
         staff_compliance,
         staff_compliance_weeks,
+        visit_counts,
     )
+    from visitors.models import Visit
 
     rng = random.Random(seed + 1)
     today = now.astimezone(LOCAL).date()
@@ -531,8 +531,8 @@ def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed
     }
 
     cases: list[tuple[str, Callable[[], object]]] = [
-        ("office: check-ins/outs by entrance (day)", lambda: _visit_counts(office_ids=[busiest], rng=day)),
-        ("office: denials + pending by entrance (day)", lambda: _scan_counts(office_ids=[busiest], rng=day)),
+        ("office: check-ins/outs by entrance (day)", lambda: visit_counts(office_ids=[busiest], rng=day)),
+        ("office: denials + pending by entrance (day)", lambda: scan_counts(office_ids=[busiest], rng=day)),
         ("office: occupancy 15-min series (day)", lambda: occupancy_series(office_ids=[busiest], rng=day, now=now)),
         ("office: occupancy series (today)", lambda: occupancy_series(office_ids=[busiest], rng=today_range, now=now)),
         ("office: staff compliance (day)", lambda: staff_compliance(office_ids=[busiest], rng=day, today=today)),
@@ -543,8 +543,8 @@ def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed
         ("office: who did not check in (day)", lambda: staff_attendance(office_id=busiest, day=past_day)),
         ("office dashboard, whole page (day)", lambda: office_dashboard(office=office, rng=day, now=now)),
         ("office dashboard, whole page (7 days)", lambda: office_dashboard(office=office, rng=week, now=now)),
-        ("city: check-ins/outs (day)", lambda: _visit_counts(office_ids=ids, rng=day)),
-        ("city: denials + pending (day)", lambda: _scan_counts(office_ids=ids, rng=day)),
+        ("city: check-ins/outs (day)", lambda: visit_counts(office_ids=ids, rng=day)),
+        ("city: denials + pending (day)", lambda: scan_counts(office_ids=ids, rng=day)),
         ("city: peaks per office (day)", lambda: occupancy_series(office_ids=ids, rng=day, now=now)),
         (
             "city: occupancy series, all (day)",

@@ -3,7 +3,7 @@
 import logging
 import os
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "denpasar_checkin.settings")
@@ -46,15 +46,29 @@ app.conf.beat_schedule = {
 _QUICK_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 
 
-def task_enqueue(task, /, **kwargs) -> bool:
-    """Queue `task` with keyword arguments (ids and NIK hashes only); never raises.
+def task_registered(name: str) -> Task:
+    """The task registered under `name`, importing every app's tasks module first if this process has not yet.
+
+    Lets a module queue a task whose module builds on it, without importing that module (imports run one way).
+    Raises KeyError for a name no app registers: a programming error, not an outage.
+    """
+    if name not in app.tasks:
+        # Imports <app>.tasks of every installed app now, as a worker does at start (without its system checks).
+        app.autodiscover_tasks(force=True)
+    return app.tasks[name]
+
+
+def task_enqueue(task: Task | str, /, **kwargs) -> bool:
+    """Queue `task` (or the task registered under that name) with keyword arguments (ids and NIK hashes only).
 
     Meant for `transaction.on_commit` callbacks in web requests: when Redis is unreachable the request still
     succeeds and the loss is logged. Periodic tasks and the database remain the source of truth.
     """
+    if isinstance(task, str):
+        task = task_registered(task)
     try:
         task.apply_async(kwargs=kwargs, retry=True, retry_policy=_QUICK_RETRY)
     except Exception:
-        logger.warning("could not queue %s", getattr(task, "name", task), exc_info=True)
+        logger.warning("could not queue %s", task.name, exc_info=True)
         return False
     return True

@@ -1,5 +1,8 @@
 """The role names (Django groups) and which of them see every office."""
 
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
 from django.utils.translation import gettext_lazy as _
 
 ROLE_OFFICER = "Petugas"
@@ -61,10 +64,6 @@ ROLE_PERMISSIONS: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {
 
 def roles_sync() -> None:
     """Create the role groups and give each exactly its permissions (idempotent)."""
-    from django.apps import apps
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.auth.models import Group, Permission
-
     for app_config in apps.get_app_configs():
         create_permissions(app_config, verbosity=0)
     for role, by_app in ROLE_PERMISSIONS.items():

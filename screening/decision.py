@@ -1,59 +1,11 @@
-"""The pure admit/deny decision: health snapshot, person kind, policy and entrance state in, a Decision out."""
+"""The pure admit/deny decision: health snapshot, person kind, policy and the day in, a Decision out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 
-
-class Colour(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-    BLACK = "black"
-    UNKNOWN = "unknown"
-
-
-class Outcome(StrEnum):
-    ADMITTED = "admitted"
-    PENDING = "pending"
-    DENIED = "denied"
-
-
-class PublicOutcome(StrEnum):
-    ADMITTED = "admitted"
-    SEE_OFFICER = "see_officer"
-    DENIED = "denied"
-
-
-class Reason(StrEnum):
-    OK = "ok"
-    CAPACITY_FULL = "capacity_full"
-    NOT_VACCINATED = "not_vaccinated"
-    PARTIALLY_VACCINATED = "partially_vaccinated"
-    ISOLATION = "isolation"
-    STATUS_UNKNOWN = "status_unknown"
-    ENTRANCE_CLOSED = "entrance_closed"
-    ALREADY_INSIDE = "already_inside"
-    CHECKED_OUT = "checked_out"
-    SEE_OFFICER = "see_officer"
-
-
-class CaseStatus(StrEnum):
-    NONE = "none"
-    POSITIVE = "positive"
-    CLOSE_CONTACT = "close_contact"
-
-
-class PersonKind(StrEnum):
-    STAFF = "staff"
-    VISITOR = "visitor"
-
-
-HEALTH_REASONS: frozenset[Reason] = frozenset(
-    {Reason.NOT_VACCINATED, Reason.PARTIALLY_VACCINATED, Reason.ISOLATION, Reason.STATUS_UNKNOWN}
-)
+from .vocabulary import HEALTH_REASONS, CaseStatus, Colour, Outcome, PersonKind, PublicOutcome, Reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +29,6 @@ class Policy:
     unknown_status_denies: bool = False
     isolation_days: int = 10
     deny_staff_when_full: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class EntranceState:
-    active: bool = True
-    code_valid: bool = True  # False for a retired or expired poster code
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +84,10 @@ def screening_decide(
     snapshot: HealthSnapshot,
     kind: PersonKind,
     policy: Policy,
-    entrance: EntranceState,
     today: date,
 ) -> Decision:
-    """Screen one person; staff and visitors alike (capacity is a separate step, see capacity_decision)."""
+    """Screen one person; staff and visitors alike (capacity is a separate step: the gate in services)."""
     colour = health_colour(snapshot, policy=policy, today=today)
-    # Checked first so a retired poster answers the same for everyone; the colour is kept for the officer's log.
-    if not entrance.active or not entrance.code_valid:
-        return Decision(Outcome.DENIED, Reason.ENTRANCE_CLOSED, colour)
     match colour:
         case Colour.BLACK:
             return Decision(Outcome.DENIED, Reason.ISOLATION, colour, alert=True)
@@ -159,20 +101,3 @@ def screening_decide(
             return Decision(outcome, Reason.STATUS_UNKNOWN, colour)
         case _:
             return Decision(Outcome.ADMITTED, Reason.OK, colour)
-
-
-def capacity_decision(
-    *,
-    decision: Decision,
-    kind: PersonKind,
-    policy: Policy,
-    inside: int,
-    effective_capacity: int,
-) -> Decision:
-    """Apply the occupancy limit to an admitted decision; the atomic gate enforces the same rule in SQL."""
-    if not decision.admitted or inside < effective_capacity:
-        return decision
-    # Staff must still reach their desks when the office is full; the door screen shows it as over capacity.
-    if kind == PersonKind.STAFF and not policy.deny_staff_when_full:
-        return decision
-    return Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)

@@ -1,4 +1,4 @@
-"""Writing statuses into the registry: the bulk upsert (API, CSV, admin upload), upstream answers, and refresh.
+"""Writing statuses into the registry: the bulk upsert (API, CSV, admin upload) and the background refresh.
 
 Every path that changes rows ends the same way after commit: the cached copies are dropped at once, and a task
 checks whether anyone who is inside an office now turned black.
@@ -27,9 +27,9 @@ from denpasar_checkin.safe_cache import cache_delete_many
 from offices.models import Staff
 from offices.services import audit_record
 
-from .models import CaseStatus, HealthStatus, StatusSource
+from .models import HealthStatus, StatusSource
 from .selectors import STATUS_CACHE_TTL, status_cache_key, status_record_from_row
-from .services import health_status_cache_invalidate
+from .services import HEALTH_STATUS_WRITE_FIELDS, health_status_cache_invalidate, health_status_values
 from .signals import status_people_resolve, status_refresh_people
 from .sources import (
     ITEM_FIELDS,
@@ -48,8 +48,8 @@ CSV_COLUMNS = ITEM_FIELDS
 CHUNK_SIZE = 1000  # rows read and written per round trip: bounded memory for a city-wide registry export
 CHANGED_BATCH = 500  # NIK hashes per follow-up task, to keep broker messages small
 REFRESH_BATCH = 200  # people per refresh task (with the HTTP source each may take up to the timeout)
-_DATA_FIELDS = ("name", "doses", "last_dose_on", "case_status", "case_reported_on", "isolated_until", "exemption_until")
-_WRITE_FIELDS = [*_DATA_FIELDS, "source", "refreshed_at", "updated_at"]
+# Registered name of screening.tasks.health_statuses_changed: queued by name, since the tasks build on this module.
+HEALTH_STATUSES_CHANGED_TASK = "screening.tasks.health_statuses_changed"
 
 
 @dataclass
@@ -138,24 +138,6 @@ def _upsert_positioned(
     return result
 
 
-def _values(item: StatusItem, row: HealthStatus | None, today: datetime.date) -> dict[str, Any]:
-    if item.case_status == CaseStatus.NONE:
-        reported_on = None
-    elif row is not None and row.case_status == item.case_status and row.case_reported_on:
-        reported_on = row.case_reported_on  # the same case again: isolation still counts from the first report
-    else:
-        reported_on = today
-    return {
-        "name": item.name,
-        "doses": item.doses,
-        "last_dose_on": item.last_dose_on,
-        "case_status": item.case_status,
-        "case_reported_on": reported_on,
-        "isolated_until": item.isolated_until,
-        "exemption_until": item.exemption_until,
-    }
-
-
 def _chunk_write(
     pending: list[tuple[StatusItem, str]],
     *,
@@ -170,7 +152,7 @@ def _chunk_write(
     unchanged: list[str] = []
     for item, digest in pending:
         row = existing.get(digest)
-        values = _values(item, row, today)
+        values = health_status_values(item=item, previous=row, today=today)
         if row is None:
             creates.append(
                 HealthStatus(nik_hash=digest, nik_masked=nik_mask(item.nik), source=source, refreshed_at=now, **values)
@@ -187,10 +169,10 @@ def _chunk_write(
         if creates:
             # A concurrent import may create the same person first: then this write wins, it does not fail.
             HealthStatus.objects.bulk_create(
-                creates, update_conflicts=True, unique_fields=["nik_hash"], update_fields=_WRITE_FIELDS
+                creates, update_conflicts=True, unique_fields=["nik_hash"], update_fields=HEALTH_STATUS_WRITE_FIELDS
             )
         if updates:
-            HealthStatus.objects.bulk_update(updates, _WRITE_FIELDS, batch_size=500)
+            HealthStatus.objects.bulk_update(updates, HEALTH_STATUS_WRITE_FIELDS, batch_size=500)
         if unchanged:
             HealthStatus.objects.filter(nik_hash__in=unchanged).update(refreshed_at=now)
         if changed:
@@ -203,11 +185,9 @@ def _chunk_write(
 def health_statuses_changed_announce(*, nik_hashes: list[str]) -> None:
     """After commit: forget cached copies now (so the next scan reads the change even with no worker running), and
     queue the check for people inside an office who turned black."""
-    from .tasks import health_statuses_changed  # the tasks module builds on this one
-
     health_status_cache_invalidate(nik_hashes=nik_hashes)
     for start in range(0, len(nik_hashes), CHANGED_BATCH):
-        task_enqueue(health_statuses_changed, nik_hashes=nik_hashes[start : start + CHANGED_BATCH])
+        task_enqueue(HEALTH_STATUSES_CHANGED_TASK, nik_hashes=nik_hashes[start : start + CHANGED_BATCH])
 
 
 # --- CSV --------------------------------------------------------------------------------------------------------
@@ -291,35 +271,7 @@ def health_statuses_import_csv(
     return result
 
 
-# --- upstream answers and refresh -------------------------------------------------------------------------------
-
-
-def status_item_store(*, item: StatusItem, source: str, now: datetime.datetime | None = None) -> HealthStatus:
-    """Keep one source answer in the registry: a single statement, used on the check-in path after a registry miss."""
-    now = now or timezone.now()
-    row = HealthStatus(
-        nik_hash=nik_hash(item.nik),
-        nik_masked=nik_mask(item.nik),
-        source=source,
-        refreshed_at=now,
-        **_values(item, None, timezone.localdate(now)),
-    )
-    HealthStatus.objects.bulk_create(
-        [row], update_conflicts=True, unique_fields=["nik_hash"], update_fields=_WRITE_FIELDS
-    )
-    return row
-
-
-def status_fetch_remote(*, nik: str, name: str) -> HealthStatus | None:
-    """Ask the upstream source once (bounded, through the breaker) and keep its answer; None when it does not know
-    the person. Raises SourceUnavailable when it cannot answer now."""
-    source = status_source_remote()
-    if source is None:
-        return None
-    item = source.item_fetch(nik=nik, name=name)
-    if item is None:
-        return None
-    return status_item_store(item=item, source=StatusSource.HTTP)
+# --- refresh ----------------------------------------------------------------------------------------------------
 
 
 def status_refresh_batches(*, now: datetime.datetime | None = None, size: int = REFRESH_BATCH) -> list[list[str]]:

@@ -9,11 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from offices.models import Sector
 
-
-class CaseStatus(models.TextChoices):
-    NONE = "none", _("None")
-    POSITIVE = "positive", _("Positive")
-    CLOSE_CONTACT = "close_contact", _("Close contact")
+from .vocabulary import CaseStatus
 
 
 class StatusSource(models.TextChoices):

@@ -1,18 +1,20 @@
-"""Read side of screening: the current policy and restriction level, effective capacity, and status lookup."""
+"""Read side of screening: the current policy and restriction level, effective capacity, and the cached status form."""
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from denpasar_checkin.safe_cache import cache_get_many, cache_set
 
-from .decision import CaseStatus, HealthSnapshot, Policy
+from .decision import HealthSnapshot, Policy
 from .models import HealthStatus, RestrictionLevel, ScreeningPolicy
 from .names import names_match
+from .vocabulary import CaseStatus
 
 STATUS_CACHE_TTL = 6 * 3600
 STATUS_MISSING_TTL = 300  # unknown people are retried sooner: they may be imported any minute
@@ -65,7 +67,8 @@ def _level_from_db(day: datetime.date) -> LevelInfo:
     return LevelInfo(**row)
 
 
-def _policy_from_db() -> dict:
+def _policy_row_from_db() -> dict:
+    """The policy in its cached form: a small dict, so the cache never holds a model instance."""
     row = (
         ScreeningPolicy.objects.filter(pk=1)
         .values("require_booster", "unknown_status_denies", "isolation_days")
@@ -80,6 +83,11 @@ def _policy_from_row(row: dict) -> Policy:
         unknown_status_denies=row["unknown_status_denies"],
         isolation_days=row["isolation_days"],
     )
+
+
+def policy_from_db() -> Policy:
+    """The policy straight from the database, for a worker that must not act on a copy cached before a change."""
+    return _policy_from_row(_policy_row_from_db())
 
 
 def status_record_from_row(row: HealthStatus) -> dict:
@@ -118,68 +126,33 @@ def snapshot_from_record(record: dict | None, *, name: str) -> HealthSnapshot:
     )
 
 
-def screening_context_and_status(
-    *, nik_hash: str | None, name: str, today: datetime.date, nik: str | None = None
-) -> tuple[ScreeningContext, HealthSnapshot]:
-    """Policy, restriction level and the person's status: one cache round trip, the database only on a miss.
+# Policy and level are read through the cache: filling it is not a change of state (the value is what the database
+# holds, for SETTINGS_CACHE_TTL at most, and screening_settings_invalidate drops it when an admin edits it).
 
-    Runs before the check-in transaction so no lock is ever held while waiting on the cache or registry. `nik` (the
-    raw NIK, never cached or logged) lets a registry miss be asked of the upstream source when STATUS_SOURCE=http.
-    """
-    keys = [POLICY_KEY, level_cache_key(today)]
-    if nik_hash:
-        keys.append(status_cache_key(nik_hash))
-    cached = cache_get_many(keys)
 
+def screening_context_cache_keys(*, today: datetime.date) -> list[str]:
+    """The keys screening_context_from_cache reads, for a caller that fetches them with its own in one round trip."""
+    return [POLICY_KEY, level_cache_key(today)]
+
+
+def screening_context_from_cache(*, cached: Mapping[str, Any], today: datetime.date) -> ScreeningContext:
+    """Policy and today's level from a cache_get_many answer; whatever it lacks is read and cached."""
     policy_row = cached.get(POLICY_KEY)
     if policy_row is None:
-        policy_row = _policy_from_db()
+        policy_row = _policy_row_from_db()
         cache_set(POLICY_KEY, policy_row, SETTINGS_CACHE_TTL)
-    level = cached.get(level_cache_key(today))
+    level = _level_through_cache(today, cached.get(level_cache_key(today)))
+    return ScreeningContext(policy=_policy_from_row(policy_row), level=level)
+
+
+def _level_through_cache(day: datetime.date, level: LevelInfo | None) -> LevelInfo:
     if level is None:
-        level = _level_from_db(today)
-        cache_set(level_cache_key(today), level, SETTINGS_CACHE_TTL)
-
-    snapshot = HealthSnapshot.unknown()
-    if nik_hash:
-        record = cached.get(status_cache_key(nik_hash))
-        if record is None:
-            record = status_record_fetch(nik_hash=nik_hash, nik=nik, name=name)
-        snapshot = snapshot_from_record(record, name=name)
-    return ScreeningContext(policy=_policy_from_row(policy_row), level=level), snapshot
-
-
-def status_record_fetch(*, nik_hash: str, nik: str | None = None, name: str = "") -> dict:
-    """Registry row for a NIK hash (or a 'missing' marker), stored in the cache for the next scan.
-
-    On a registry miss with STATUS_SOURCE=http and the raw NIK at hand, the upstream source is asked (bounded by
-    STATUS_SOURCE_TIMEOUT, through the shared circuit breaker) and its answer kept in the registry. When it cannot
-    answer, the status is unknown and nothing is cached, so the next scan asks again (the breaker bounds the cost).
-    """
-    row = HealthStatus.objects.filter(nik_hash=nik_hash).first()
-    if row is None and nik and settings.STATUS_SOURCE == "http":
-        # Imported here: the source modules build on this one.
-        from .importing import status_fetch_remote
-        from .sources import SourceUnavailable
-
-        try:
-            row = status_fetch_remote(nik=nik, name=name)
-        except SourceUnavailable:
-            return {"missing": True}
-    if row is None:
-        record = {"missing": True}
-        cache_set(status_cache_key(nik_hash), record, STATUS_MISSING_TTL)
-    else:
-        record = status_record_from_row(row)
-        cache_set(status_cache_key(nik_hash), record, STATUS_CACHE_TTL)
-    return record
+        level = _level_from_db(day)
+        cache_set(level_cache_key(day), level, SETTINGS_CACHE_TTL)
+    return level
 
 
 def restriction_level_current(*, today: datetime.date | None = None) -> LevelInfo:
     """Today's level through the same cache as check-in, so every answer reports the same effective capacity."""
     day = today or timezone.localdate()
-    level = cache_get_many([level_cache_key(day)]).get(level_cache_key(day))
-    if level is None:
-        level = _level_from_db(day)
-        cache_set(level_cache_key(day), level, SETTINGS_CACHE_TTL)
-    return level
+    return _level_through_cache(day, cache_get_many([level_cache_key(day)]).get(level_cache_key(day)))

@@ -1,7 +1,7 @@
-"""Where health statuses come from: the local registry and an upstream HTTP service, behind one interface.
+"""The upstream HTTP status source, the strict validation of one status item, and the circuit breaker.
 
-Also the strict validation of one status item (a CSV row, a bulk API item and an HTTP answer share its shape) and
-the circuit breaker that keeps check-in from waiting on an upstream service that is down.
+A CSV row, a bulk API item and an HTTP answer share the item's shape; the breaker keeps check-in from waiting on an
+upstream service that is down. The local registry itself is read in selectors and services.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -34,7 +34,6 @@ from denpasar_checkin.nik import nik_validate
 from denpasar_checkin.safe_cache import cache_delete_many, cache_get_many, cache_incr, cache_set
 
 from .models import CaseStatus, HealthStatus
-from .selectors import status_record_from_row
 
 logger = logging.getLogger(__name__)
 
@@ -122,105 +121,97 @@ def status_item_clean(raw: Any, *, today: datetime.date, unknown_fields: str = "
 
     `unknown_fields="error"` rejects fields outside the documented shape (a misspelt `isolation_until` would otherwise
     silently drop an isolation); the HTTP source's answers use "ignore", so the upstream may add fields.
-    Raises ItemInvalid; its messages never repeat a submitted value.
+    Raises ItemInvalid with every field's messages at once; they never repeat a submitted value.
     """
     if not isinstance(raw, Mapping):
         raise ItemInvalid({NON_FIELD: [str(_MESSAGES["not_object"])]})
     errors: dict[str, list[str]] = {}
-
-    def fail(field: str, message: Any) -> None:
-        errors.setdefault(field, []).append(str(message))
-
     if unknown_fields == "error":
-        unknown = sorted(str(key)[:40] for key in raw if key not in ITEM_FIELDS)
-        if unknown:
-            fail(NON_FIELD, _MESSAGES["unknown"] % {"fields": ", ".join(unknown[:5])})
-
-    nik = None
-    if _missing(raw.get("nik")):
-        fail("nik", _MESSAGES["required"])
-    else:
-        try:
-            nik = nik_validate(raw["nik"])
-        except ValidationError as error:
-            for message in error.messages:
-                fail("nik", message)
-
-    name = None
-    value = raw.get("name")
-    if value is None:
-        fail("name", _MESSAGES["required"])
-    elif not isinstance(value, str):
-        fail("name", _MESSAGES["name_type"])
-    else:
-        name = " ".join(value.split())
-        if not name:
-            fail("name", _MESSAGES["name_empty"])
-        elif len(name) > NAME_MAX:
-            fail("name", _MESSAGES["name_long"] % {"max": NAME_MAX})
-        elif not any(ch.isalpha() for ch in name):
-            fail("name", _MESSAGES["name_letters"])
-
-    doses = raw.get("doses")
-    if doses is None or doses == "":
-        fail("doses", _MESSAGES["required"])
-    # bool is an int in Python; `true` is not a number of doses.
-    elif type(doses) is not int or not 0 <= doses <= DOSES_MAX:
-        fail("doses", _MESSAGES["doses"])
-
-    case_status = raw.get("case_status")
-    if _missing(case_status):
-        case_status = CaseStatus.NONE.value
-    elif not isinstance(case_status, str) or case_status.strip() not in _CASE_VALUES:
-        fail("case_status", _MESSAGES["case_status"])
-    else:
-        case_status = case_status.strip()
-
-    dates: dict[str, datetime.date | None] = {}
-    for field in DATE_FIELDS:
-        try:
-            dates[field] = _date_clean(raw.get(field))
-        except ValueError as error:
-            fail(field, error.args[0])
-
-    last_dose_on = dates.get("last_dose_on")
-    if last_dose_on is not None and "doses" not in errors:
-        if doses == 0:
-            fail("last_dose_on", _MESSAGES["dose_date_without_dose"])
-        elif last_dose_on > today:
-            fail("last_dose_on", _MESSAGES["dose_date_future"])
-
+        _field_check(errors, NON_FIELD, _unknown_fields_check, raw)
+    nik = _field_check(errors, "nik", _nik_clean, raw.get("nik"))
+    name = _field_check(errors, "name", _name_clean, raw.get("name"))
+    doses = _field_check(errors, "doses", _doses_clean, raw.get("doses"))
+    case_status = _field_check(errors, "case_status", _case_status_clean, raw.get("case_status"))
+    dates = {field: _field_check(errors, field, _date_clean, raw.get(field)) for field in DATE_FIELDS}
+    if dates["last_dose_on"] is not None and "doses" not in errors:
+        _field_check(errors, "last_dose_on", _dose_date_check, dates["last_dose_on"], doses, today)
     if errors:
         raise ItemInvalid(errors)
     return StatusItem(
         nik=nik,
         name=name,
         doses=doses,
-        last_dose_on=last_dose_on,
+        last_dose_on=dates["last_dose_on"],
         case_status=case_status,
         isolated_until=dates["isolated_until"],
         exemption_until=dates["exemption_until"],
     )
 
 
-def status_record_from_item(item: StatusItem, *, case_reported_on: datetime.date | None = None) -> dict:
-    """The cached record form (see selectors.status_record_from_row) of an item."""
-
-    def iso(value: datetime.date | None) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "name": item.name,
-        "doses": item.doses,
-        "last_dose_on": iso(item.last_dose_on),
-        "case_status": item.case_status,
-        "case_reported_on": iso(case_reported_on),
-        "isolated_until": iso(item.isolated_until),
-        "exemption_until": iso(item.exemption_until),
-    }
+def _field_check(errors: dict[str, list[str]], field: str, clean: Callable[..., Any], *args: Any) -> Any:
+    """One field's step: its cleaned value, or None with the step's messages (ValueError args) kept under `field`."""
+    try:
+        return clean(*args)
+    except ValueError as error:
+        errors.setdefault(field, []).extend(str(message) for message in error.args)
+        return None
 
 
-# --- the interface ----------------------------------------------------------------------------------------------
+def _unknown_fields_check(raw: Mapping) -> None:
+    unknown = sorted(str(key)[:40] for key in raw if key not in ITEM_FIELDS)
+    if unknown:
+        raise ValueError(_MESSAGES["unknown"] % {"fields": ", ".join(unknown[:5])})
+
+
+def _nik_clean(value: Any) -> str:
+    if _missing(value):
+        raise ValueError(_MESSAGES["required"])
+    try:
+        return nik_validate(value)
+    except ValidationError as error:
+        raise ValueError(*error.messages) from None
+
+
+def _name_clean(value: Any) -> str:
+    if value is None:
+        raise ValueError(_MESSAGES["required"])
+    if not isinstance(value, str):
+        raise ValueError(_MESSAGES["name_type"])
+    name = " ".join(value.split())
+    if not name:
+        raise ValueError(_MESSAGES["name_empty"])
+    if len(name) > NAME_MAX:
+        raise ValueError(_MESSAGES["name_long"] % {"max": NAME_MAX})
+    if not any(ch.isalpha() for ch in name):
+        raise ValueError(_MESSAGES["name_letters"])
+    return name
+
+
+def _doses_clean(value: Any) -> int:
+    if value is None or value == "":
+        raise ValueError(_MESSAGES["required"])
+    # bool is an int in Python; `true` is not a number of doses.
+    if type(value) is not int or not 0 <= value <= DOSES_MAX:
+        raise ValueError(_MESSAGES["doses"])
+    return value
+
+
+def _case_status_clean(value: Any) -> str:
+    if _missing(value):
+        return CaseStatus.NONE.value
+    if not isinstance(value, str) or value.strip() not in _CASE_VALUES:
+        raise ValueError(_MESSAGES["case_status"])
+    return value.strip()
+
+
+def _dose_date_check(last_dose_on: datetime.date, doses: int, today: datetime.date) -> None:
+    if doses == 0:
+        raise ValueError(_MESSAGES["dose_date_without_dose"])
+    if last_dose_on > today:
+        raise ValueError(_MESSAGES["dose_date_future"])
+
+
+# --- failures ---------------------------------------------------------------------------------------------------
 
 
 class SourceUnavailable(Exception):
@@ -234,28 +225,6 @@ class SourceUnavailable(Exception):
 class CircuitOpen(SourceUnavailable):
     def __init__(self) -> None:
         super().__init__("circuit open")
-
-
-class StatusSource(Protocol):
-    """Somewhere a status can come from.
-
-    `status_fetch` answers the cached record form of the person's status, None when the source does not know them,
-    or raises SourceUnavailable when it cannot answer now. It never waits longer than the source's bound.
-    """
-
-    name: str
-
-    def status_fetch(self, *, nik_hash: str, nik: str | None, name: str) -> dict | None: ...
-
-
-class RegistryStatusSource:
-    """The local registry (HealthStatus), fed by CSV import, admin, the bulk API and stored upstream answers."""
-
-    name = "registry"
-
-    def status_fetch(self, *, nik_hash: str, nik: str | None = None, name: str = "") -> dict | None:
-        row = HealthStatus.objects.filter(nik_hash=nik_hash).first()
-        return status_record_from_row(row) if row is not None else None
 
 
 # --- circuit breaker --------------------------------------------------------------------------------------------
@@ -377,8 +346,6 @@ class HttpStatusSource:
     a check-in.
     """
 
-    name = "http"
-
     def __init__(self, *, url: str, token: str = "", timeout: float = 1.0, breaker: CircuitBreaker | None = None):
         self.url = url
         self.token = token
@@ -392,12 +359,6 @@ class HttpStatusSource:
             token=settings.STATUS_SOURCE_TOKEN,
             timeout=settings.STATUS_SOURCE_TIMEOUT,
         )
-
-    def status_fetch(self, *, nik_hash: str = "", nik: str | None, name: str) -> dict | None:
-        if not nik:
-            return None  # only a NIK can be asked about; a hash means nothing upstream
-        item = self.item_fetch(nik=nik, name=name)
-        return status_record_from_item(item) if item is not None else None
 
     def item_fetch(self, *, nik: str, name: str) -> StatusItem | None:
         """One bounded attempt through the breaker: the item, None for unknown, or SourceUnavailable."""

@@ -12,7 +12,8 @@ from django.utils import timezone
 from denpasar_checkin.nik import nik_encrypt, nik_hash, nik_mask
 from offices.models import Entrance, Office, OfficeOccupancy, OfficerAssignment, Staff
 from screening.models import HealthStatus
-from visitors.models import Person, Visit, VisitKind
+from screening.vocabulary import PersonKind
+from visitors.models import Person, Visit
 
 
 def nik_make(n: int, *, female: bool = False, born: datetime.date = datetime.date(1990, 1, 1)) -> str:
@@ -114,5 +115,5 @@ class VisitFactory(factory.django.DjangoModelFactory):
     person = factory.SubFactory(PersonFactory)
     entrance_in = factory.SubFactory(EntranceFactory)
     office = factory.SelfAttribute("entrance_in.office")
-    kind = VisitKind.VISITOR
+    kind = PersonKind.VISITOR
     checked_in_at = factory.LazyFunction(timezone.now)

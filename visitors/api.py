@@ -28,13 +28,11 @@ from rest_framework.views import set_rollback
 
 from denpasar_checkin.nik import nik_hash, nik_validate
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
-from offices.access import user_can_access_office, user_is_city_wide, user_may_work_door, user_sees_truth_at
-from offices.models import Entrance, Office
+from offices.access import user_can_access_office, user_sees_truth_at
+from offices.models import Office
 from offices.selectors import entrance_office_id
-from screening.decision import Outcome
 from screening.selectors import effective_capacity, restriction_level_current
 
-from .door_selectors import EVENT_BATCH, door_events_after
 from .serializers import (
     CheckinAnswerSerializer,
     CheckinRequestSerializer,
@@ -238,8 +236,6 @@ def checkin_create(request: Request) -> Response:
         device_token=data.get("device_token") or None,
         officer=request.user if office_id is not None else None,
         live=data.get("live"),
-        # Officers of the office check people in by hand at the door, so they need no live code.
-        live_exempt=office_id is not None,
     )
     return Response(checkin_answer(result, officer_view=office_id == result.office_id))
 
@@ -304,54 +300,3 @@ def office_occupancy(request: Request, office_id: int) -> Response:
             percentage=percentage,
         )
     )
-
-
-class DoorEventSerializer(serializers.Serializer):
-    """One scan as the door screen shows it (documentation of the answer; the selector builds the dicts)."""
-
-    id = serializers.IntegerField(help_text=_("The ScanEvent id: the cursor for the next call's `after`."))
-    at = serializers.DateTimeField()
-    time = serializers.CharField(help_text=_("Local time, HH:MM:SS."))
-    action = serializers.ChoiceField(choices=["checkin", "checkout"])
-    outcome = serializers.ChoiceField(choices=[o.value for o in Outcome])
-    reason = serializers.CharField(help_text=_("A stable reason code."))
-    headline = serializers.CharField()
-    reason_label = serializers.CharField(help_text=_("The reason in words, in the request's language."))
-    colour = serializers.CharField(allow_blank=True)
-    colour_label = serializers.CharField(allow_blank=True)
-    kind = serializers.CharField(allow_blank=True)
-    kind_label = serializers.CharField(allow_blank=True)
-    dependants = serializers.IntegerField()
-    name = serializers.CharField(help_text=_("The name, masked: first letters only."))
-    alert = serializers.BooleanField()
-    by_officer = serializers.BooleanField()
-    resolution = serializers.CharField(allow_blank=True, help_text=_("approved or denied, once a case is answered."))
-    acknowledged = serializers.BooleanField()
-
-
-@extend_schema(
-    operation_id="entrances_events_list",
-    summary="Scans at an entrance after a cursor",
-    description=(
-        "For officers and admins of the entrance's office: the scans with an id above `after`, oldest first, at "
-        f"most {EVENT_BATCH} per call; call again with the last id to continue. True outcomes, masked names."
-    ),
-    parameters=[OpenApiParameter("after", OpenApiTypes.INT, OpenApiParameter.QUERY, description="A ScanEvent id.")],
-    responses={200: DoorEventSerializer(many=True), 400: _FIELD_ERRORS, 403: ErrorSerializer, 404: ErrorSerializer},
-    tags=["door"],
-)
-@api_view(["GET"])
-@permission_classes([IsAuthenticated])
-def entrance_events(request: Request, entrance_id: int) -> Response:
-    office_id = Entrance.objects.filter(pk=entrance_id).values_list("office_id", flat=True).first()
-    # Scope first: outside the office nobody learns whether an entrance id exists.
-    if office_id is None and not user_is_city_wide(request.user):
-        raise exceptions.PermissionDenied(_("You do not have access to this entrance."))
-    if office_id is None:
-        raise exceptions.NotFound(_("No such entrance."))
-    if not user_may_work_door(request.user, office_id=office_id):
-        raise exceptions.PermissionDenied(_("You do not have access to this entrance."))
-    raw = request.query_params.get("after", "0")
-    if not raw.isdigit() or len(raw) > 18:
-        raise DjangoValidationError({"after": [_("Give a scan id (a whole number of 0 or more).")]})
-    return Response(door_events_after(entrance_id=entrance_id, after=int(raw)))

@@ -16,7 +16,8 @@ from denpasar_checkin.nik import nik_hash, nik_mask, nik_validate
 from offices.models import Entrance, Office, OfficerAssignment
 from offices.roles import ROLE_OFFICER, ROLE_SATGAS
 from offices.services import office_occupancy_ensure, office_save, staff_upsert
-from screening.models import CaseStatus, HealthStatus, StatusSource
+from screening.models import HealthStatus, StatusSource
+from screening.vocabulary import CaseStatus
 
 # All of it is made up: the NIKs are valid in form (Denpasar, 51 71 0x) but belong to nobody, so printing them to
 # the developer's terminal is fine. Dates are in days relative to the day of seeding, so the colours stay true.

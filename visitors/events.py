@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 
+import redis
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -19,9 +20,7 @@ def door_channel(entrance_id: int) -> str:
 
 
 @lru_cache(maxsize=4)
-def _redis_client(url: str):
-    import redis
-
+def _redis_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
 
 

@@ -16,9 +16,10 @@ from django.utils import timezone
 from offices.models import Office, OfficeOccupancy
 from offices.services import audit_record
 from screening.services import health_statuses_purge
+from screening.vocabulary import PersonKind
 
-from .models import ClosedBy, Device, Person, ScanEvent, Visit, VisitKind
-from .services import _visit_close
+from .closing import visit_close
+from .models import ClosedBy, Device, Person, ScanEvent, Visit
 
 logger = logging.getLogger(__name__)
 
@@ -71,14 +72,12 @@ def visits_auto_checkout(*, now: datetime.datetime | None = None) -> int:
         if due > now:
             continue
         with transaction.atomic():
-            people = _visit_close(
+            people = visit_close(
                 visit_id=visit["id"],
                 office_id=visit["office_id"],
                 kind=visit["kind"],
                 closed_by=ClosedBy.SYSTEM,
                 now=due,
-                entrance_id=None,
-                officer=None,
             ).people
         per_office[visit["office_id"]] += people
     for office_id, people in per_office.items():
@@ -108,7 +107,7 @@ def _open_counts(office_id: int | None = None) -> dict[int, dict[str, int]]:
     visits = Visit.objects.filter(checked_out_at__isnull=True)
     if office_id is not None:
         visits = visits.filter(office_id=office_id)
-    counts: dict[int, dict[str, int]] = defaultdict(lambda: {VisitKind.STAFF: 0, VisitKind.VISITOR: 0})
+    counts: dict[int, dict[str, int]] = defaultdict(lambda: {PersonKind.STAFF: 0, PersonKind.VISITOR: 0})
     for row in visits.values("office_id", "kind").annotate(n=Count("id")):
         counts[row["office_id"]][row["kind"]] = row["n"]
     return counts
@@ -126,12 +125,12 @@ def occupancy_reconcile() -> list[OccupancyDrift]:
     }
     suspects = set()
     for office_id in set(counters) | set(counts):
-        expected = counts.get(office_id, {VisitKind.STAFF: 0, VisitKind.VISITOR: 0})
+        expected = counts.get(office_id, {PersonKind.STAFF: 0, PersonKind.VISITOR: 0})
         counter = counters.get(office_id)
         if (
             counter is None
-            or counter["staff_inside"] != expected[VisitKind.STAFF]
-            or counter["visitors_inside"] != expected[VisitKind.VISITOR]
+            or counter["staff_inside"] != expected[PersonKind.STAFF]
+            or counter["visitors_inside"] != expected[PersonKind.VISITOR]
         ):
             suspects.add(office_id)
     drifts = [drift for office_id in sorted(suspects) if (drift := _office_reconcile(office_id)) is not None]
@@ -142,13 +141,13 @@ def _office_reconcile(office_id: int) -> OccupancyDrift | None:
     with transaction.atomic():
         OfficeOccupancy.objects.get_or_create(office_id=office_id)
         occupancy = OfficeOccupancy.objects.select_for_update().get(office_id=office_id)
-        expected = _open_counts(office_id).get(office_id, {VisitKind.STAFF: 0, VisitKind.VISITOR: 0})
+        expected = _open_counts(office_id).get(office_id, {PersonKind.STAFF: 0, PersonKind.VISITOR: 0})
         drift = OccupancyDrift(
             office_id=office_id,
             staff_before=occupancy.staff_inside,
-            staff_after=expected[VisitKind.STAFF],
+            staff_after=expected[PersonKind.STAFF],
             visitors_before=occupancy.visitors_inside,
-            visitors_after=expected[VisitKind.VISITOR],
+            visitors_after=expected[PersonKind.VISITOR],
         )
         if drift.staff_before == drift.staff_after and drift.visitors_before == drift.visitors_after:
             return None

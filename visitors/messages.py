@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
+from screening.vocabulary import Reason
+
 # What anyone who is not a logged-in officer sees. Every health-based result shares the see_officer words, so
 # a phone (or a stranger holding someone's NIK) can never tell yellow from red from black from unknown.
 PUBLIC_MESSAGES = {
@@ -15,27 +17,14 @@ PUBLIC_MESSAGES = {
     ("denied", "entrance_closed"): _("This entrance is closed. Please use another entrance."),
 }
 
-# The true reason, for logged-in officers only.
-REASON_LABELS = {
-    "ok": _("Admitted"),
-    "capacity_full": _("Office is at its limit"),
-    "not_vaccinated": _("Not vaccinated (red)"),
-    "partially_vaccinated": _("First dose only (yellow): re-check"),
-    "isolation": _("Positive case or close contact (black): isolation not over"),
-    "status_unknown": _("Status unknown or name does not match: check identity"),
-    "entrance_closed": _("Entrance closed"),
-    "already_inside": _("Already inside"),
-    "checked_out": _("Checked out"),
-    "see_officer": _("See the officer"),
-}
-
 
 def public_message(outcome: str, reason: str) -> str:
     return str(PUBLIC_MESSAGES.get((outcome, reason), PUBLIC_MESSAGES[("see_officer", "see_officer")]))
 
 
 def reason_label(reason: str) -> str:
-    return str(REASON_LABELS.get(reason, reason))
+    """The true reason in words, for logged-in officers only."""
+    return str(Reason(reason).label) if reason in Reason.values else reason
 
 
 # Refusals at an entrance that accepts only the live QR on the door screen (keyed by the live check's reason).

@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from offices.models import Entrance, Office
+from screening.vocabulary import STORED_REASONS, Colour, Outcome, PersonKind, Reason, ScanAction
 
 
 class Person(models.Model):
@@ -26,11 +27,6 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.nik_masked})"
-
-
-class VisitKind(models.TextChoices):
-    STAFF = "staff", _("Staff")
-    VISITOR = "visitor", _("Visitor")
 
 
 class ClosedBy(models.TextChoices):
@@ -60,7 +56,7 @@ class Visit(models.Model):
         verbose_name=_("entrance out"),
         db_index=False,
     )
-    kind = models.CharField(_("kind"), max_length=8, choices=VisitKind.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=PersonKind.choices)
     guardian_visit = models.ForeignKey(
         "self",
         on_delete=models.CASCADE,
@@ -92,7 +88,7 @@ class Visit(models.Model):
             models.UniqueConstraint(
                 fields=["person"], condition=Q(checked_out_at__isnull=True), name="visit_one_open_per_person"
             ),
-            models.CheckConstraint(condition=Q(kind__in=[c.value for c in VisitKind]), name="visit_kind_valid"),
+            models.CheckConstraint(condition=Q(kind__in=[c.value for c in PersonKind]), name="visit_kind_valid"),
             models.CheckConstraint(
                 condition=Q(checked_out_at__isnull=True) | Q(checked_out_at__gte=F("checked_in_at")),
                 name="visit_out_after_in",
@@ -130,37 +126,6 @@ class Visit(models.Model):
         return self.checked_out_at is None
 
 
-class ScanAction(models.TextChoices):
-    CHECKIN = "checkin", _("Check-in")
-    CHECKOUT = "checkout", _("Check-out")
-
-
-class ScanOutcome(models.TextChoices):
-    ADMITTED = "admitted", _("Admitted")
-    PENDING = "pending", _("Pending")
-    DENIED = "denied", _("Denied")
-
-
-class ReasonCode(models.TextChoices):
-    OK = "ok", _("OK")
-    CAPACITY_FULL = "capacity_full", _("Office is full")
-    NOT_VACCINATED = "not_vaccinated", _("Not vaccinated")
-    PARTIALLY_VACCINATED = "partially_vaccinated", _("Partially vaccinated")
-    ISOLATION = "isolation", _("In isolation")
-    STATUS_UNKNOWN = "status_unknown", _("Status unknown")
-    ENTRANCE_CLOSED = "entrance_closed", _("Entrance closed")
-    ALREADY_INSIDE = "already_inside", _("Already inside")
-    CHECKED_OUT = "checked_out", _("Checked out")
-
-
-class HealthColour(models.TextChoices):
-    GREEN = "green", _("Green")
-    YELLOW = "yellow", _("Yellow")
-    RED = "red", _("Red")
-    BLACK = "black", _("Black")
-    UNKNOWN = "unknown", _("Unknown")
-
-
 class Resolution(models.TextChoices):
     APPROVED = "approved", _("Approved")
     DENIED = "denied", _("Denied")
@@ -189,12 +154,16 @@ class ScanEvent(models.Model):
         db_index=False,
     )
     action = models.CharField(_("action"), max_length=8, choices=ScanAction.choices, default=ScanAction.CHECKIN)
-    outcome = models.CharField(_("outcome"), max_length=8, choices=ScanOutcome.choices)
-    reason = models.CharField(_("reason"), max_length=24, choices=ReasonCode.choices)
-    colour = models.CharField(_("colour"), max_length=8, choices=HealthColour.choices, blank=True)
-    kind = models.CharField(_("kind"), max_length=8, choices=VisitKind.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
+    colour = models.CharField(_("colour"), max_length=8, choices=Colour.choices, blank=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=PersonKind.choices, blank=True)
     alert = models.BooleanField(_("alert"), default=False)
     dependants = models.PositiveSmallIntegerField(_("dependants"), default=0)
+    # The children who came with a pending adult: an officer's approval lets them in together.
+    dependant_people = models.ManyToManyField(
+        Person, blank=True, related_name="+", verbose_name=_("children with this person")
+    )
     officer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -237,8 +206,8 @@ class ScanEvent(models.Model):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(fields=["nonce"], condition=Q(nonce__isnull=False), name="scan_nonce_unique"),
-            models.CheckConstraint(condition=Q(outcome__in=[c.value for c in ScanOutcome]), name="scan_outcome_valid"),
-            models.CheckConstraint(condition=Q(reason__in=[c.value for c in ReasonCode]), name="scan_reason_valid"),
+            models.CheckConstraint(condition=Q(outcome__in=[c.value for c in Outcome]), name="scan_outcome_valid"),
+            models.CheckConstraint(condition=Q(reason__in=[c.value for c in STORED_REASONS]), name="scan_reason_valid"),
             models.CheckConstraint(condition=Q(action__in=[c.value for c in ScanAction]), name="scan_action_valid"),
             # An open case has no answer; a resolved one always says which.
             models.CheckConstraint(
@@ -255,7 +224,7 @@ class ScanEvent(models.Model):
             # so the index is small and check-ins that pass do not write to it.
             models.Index(
                 fields=["office", "created_at"],
-                condition=Q(outcome__in=[ScanOutcome.DENIED, ScanOutcome.PENDING]),
+                condition=Q(outcome__in=[Outcome.DENIED, Outcome.PENDING]),
                 name="scan_office_problem_idx",
             ),
             # The door screen's queue and alert banner: small partial indexes, only open cases are in them.

@@ -10,8 +10,8 @@ import logging
 
 from denpasar_checkin.nik import nik_decrypt
 
-from .alerts import inside_status_alert
 from .models import Person, ScanEvent
+from .services import status_alert_raise
 
 logger = logging.getLogger(__name__)
 
@@ -41,4 +41,4 @@ def people_resolve(sender, *, nik_hashes: list[str], **kwargs) -> dict[str, tupl
 
 
 def statuses_now_black(sender, *, nik_hashes: list[str], **kwargs) -> list[int]:
-    return inside_status_alert(nik_hashes=nik_hashes)
+    return status_alert_raise(nik_hashes=nik_hashes)

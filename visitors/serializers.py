@@ -12,11 +12,12 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from screening.decision import Colour, Outcome, PublicOutcome, Reason
 from screening.selectors import LevelInfo
+from screening.vocabulary import Colour, Outcome, PublicOutcome, Reason
 
+from .inputs import MAX_DEPENDANTS
 from .messages import public_message, reason_label
-from .services import MAX_DEPENDANTS, CheckinResult, CheckoutResult
+from .services import CheckinResult, CheckoutResult
 
 # --- input ------------------------------------------------------------------------------------------------------
 
@@ -165,6 +166,11 @@ class CheckinAnswerSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_("Health colour; only in answers to an officer of the office."),
     )
+    scan = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=_("The scan event id; only in answers to an officer of the office (null for a repeated tap)."),
+    )
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -213,6 +219,7 @@ def checkin_answer(result: CheckinResult, *, officer_view: bool) -> dict[str, An
             "visit": result.visit_id,
             "office": office,
             "colour": result.colour or None,
+            "scan": result.scan_event_id,
         }
     else:
         admitted = result.public_outcome == PublicOutcome.ADMITTED

@@ -1,56 +1,55 @@
-"""Check-in and check-out: the one way a visit starts or ends, from the phone page, the API or the officer."""
+"""Check-in and check-out: the one admission every way in goes through, and the one check-out."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
-import functools
-import hashlib
 import logging
-import re
 import secrets
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Greatest
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
-from denpasar_checkin.nik import nik_age, nik_decrypt, nik_encrypt, nik_hash, nik_mask, nik_validate
+from denpasar_checkin.celery import task_enqueue
+from denpasar_checkin.nik import nik_decrypt, nik_encrypt, nik_hash, nik_mask
 from denpasar_checkin.sql import insert_select_parts, prepared_cursor, row_insert
 from offices.live_codes import live_proof_check
-from offices.models import Entrance, Office, OfficeOccupancy, Staff
-from screening.decision import (
-    Colour,
-    Decision,
-    EntranceState,
-    Outcome,
-    PersonKind,
-    Reason,
-    screening_decide,
-)
-from screening.selectors import effective_capacity, restriction_level_current, screening_context_and_status
-from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, occupancy_release
+from offices.models import Entrance
+from screening.decision import Decision, HealthSnapshot, Policy, screening_decide
+from screening.selectors import effective_capacity, restriction_level_current
+from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, status_lookup
+from screening.vocabulary import Colour, Outcome, PersonKind, Reason, ScanAction
 
+from .closing import visit_close
+from .events import scan_event_announce
+from .inputs import DependantInput, dependants_clean, name_clean, nik_clean, nonce_clean, phone_clean
 from .messages import live_code_refusal
-from .models import ClosedBy, Device, Person, ScanAction, ScanEvent, Visit
+from .models import ClosedBy, Device, Person, Resolution, ScanEvent, Visit
+from .selectors import EntranceRead, device_for_token, device_token_hash, entrance_read
+from .tasks import scan_alert_notify
 
 logger = logging.getLogger(__name__)
 
 # A second scan of the same person at the same office within this many seconds is the same tap, answered again.
 DOUBLE_TAP_SECONDS = 15
 DEVICE_TOUCH_INTERVAL = datetime.timedelta(days=1)
-MAX_DEPENDANTS = 5
-DEPENDANT_MAX_AGE = 11  # "under 12"
-NAME_MAX_LENGTH = 200
-PHONE_PATTERN = re.compile(r"^\+?[0-9]{8,15}$")
-NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+NOTE_MAX_LENGTH = 500
+ATTEMPTS = 3
+# The constraints two requests can race on (the same person twice, the same request twice): the loser reads what
+# the winner wrote and answers from it. Any other IntegrityError is a bug and surfaces.
+RACING_CONSTRAINTS = {
+    "postgresql": ("visit_one_open_per_person", "scan_nonce_unique", "visitors_person_nik_hash_key"),
+    # SQLite names the columns, not the constraint.
+    "sqlite": ("visitors_visit.person_id", "visitors_scanevent.nonce", "visitors_person.nik_hash"),
+}
 
 
 class CheckinError(Exception):
@@ -76,6 +75,12 @@ class NotInside(CheckinError):
     status = 409
 
 
+class CaseClosed(CheckinError):
+    """An approval of a scan that is not (or no longer) waiting for an officer."""
+
+    status = 409
+
+
 class LiveCodeRefused(CheckinError):
     """A live-QR entrance scanned without a current code (a photo of an old one, or the printed URL)."""
 
@@ -86,12 +91,6 @@ class CheckinBusy(CheckinError):
     """Conflicting writes kept winning; temporary, so the client should retry."""
 
     status = 503
-
-
-@dataclass(frozen=True, slots=True)
-class DependantInput:
-    nik: str
-    name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,231 +130,30 @@ class CheckinResult:
         return self.outcome == Outcome.ADMITTED
 
 
-def device_token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """Someone at a door, as the way in identified them: everything the admission needs to know about them."""
+
+    digest: str
+    name: str
+    nik: str | None = None  # the raw NIK: only to encrypt a new person's copy or ask the upstream source
+    phone: str = ""
+    children: tuple[DependantInput, ...] = ()
+    device: Device | None = None
+    remember_device: bool = False
+    nonce: str | None = None
+    officer: AbstractBaseUser | None = None
+    note: str = ""
+    live: str | None = None
+    approving: ScanEvent | None = None  # the pending scan an officer approves
+
+    @property
+    def typed(self) -> bool:
+        """NIK and name were typed in (not a remembered phone, not an officer's approval)."""
+        return self.nik is not None
 
 
-# --- input validation -----------------------------------------------------------------------------------------
-
-
-def name_clean(value: Any, *, field_name: str = "name") -> str:
-    if not isinstance(value, str):
-        raise ValidationError({field_name: _("Enter your name as text.")}, code="invalid_type")
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        raise ValidationError({field_name: _("Enter your full name as on your KTP.")}, code="required")
-    if len(cleaned) > NAME_MAX_LENGTH:
-        raise ValidationError(
-            {field_name: _("A name can be at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}}, code="max_length"
-        )
-    if not any(ch.isalpha() for ch in cleaned):
-        raise ValidationError({field_name: _("A name must contain letters.")}, code="invalid")
-    return cleaned
-
-
-def phone_clean(value: Any) -> str:
-    if value in (None, ""):
-        return ""
-    if not isinstance(value, str):
-        raise ValidationError({"phone": _("Enter the phone number as text.")}, code="invalid_type")
-    cleaned = re.sub(r"[\s().-]", "", value)
-    if cleaned.startswith("+62"):
-        cleaned = "0" + cleaned[3:]
-    if not PHONE_PATTERN.match(cleaned):
-        raise ValidationError(
-            {"phone": _("Enter a phone number of 8 to 15 digits, e.g. 081234567890.")}, code="invalid"
-        )
-    return cleaned
-
-
-def nik_clean(value: Any, *, field_name: str = "nik") -> str:
-    try:
-        return nik_validate(value)
-    except ValidationError as error:
-        raise ValidationError({field_name: error.messages}, code="invalid") from None
-
-
-def nonce_clean(value: Any) -> str | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str) or not NONCE_PATTERN.match(value):
-        raise ValidationError({"nonce": _("The request id is not valid; reload the page.")}, code="invalid")
-    return value
-
-
-def dependants_clean(value: Any, *, adult_nik: str, today: datetime.date) -> list[DependantInput]:
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list | tuple):
-        raise ValidationError({"dependants": _("Dependants must be a list.")}, code="invalid_type")
-    if len(value) > MAX_DEPENDANTS:
-        raise ValidationError(
-            {"dependants": _("At most %(max)d children can check in with one adult.") % {"max": MAX_DEPENDANTS}},
-            code="max_length",
-        )
-    cleaned: list[DependantInput] = []
-    seen = {adult_nik}
-    for index, item in enumerate(value, start=1):
-        if not isinstance(item, dict):
-            raise ValidationError({"dependants": _("Child %(n)d: give a NIK and a name.") % {"n": index}})
-        try:
-            nik = nik_validate(item.get("nik"))
-            name = name_clean(item.get("name"))
-        except ValidationError as error:
-            messages = "; ".join(str(m) for m in error.messages)
-            raise ValidationError(
-                {"dependants": _("Child %(n)d: %(error)s") % {"n": index, "error": messages}}
-            ) from None
-        if nik in seen:
-            raise ValidationError({"dependants": _("Child %(n)d is listed twice.") % {"n": index}})
-        if nik_age(nik, today=today) > DEPENDANT_MAX_AGE:
-            raise ValidationError(
-                {"dependants": _("Child %(n)d is 12 or older and must check in on their own.") % {"n": index}}
-            )
-        seen.add(nik)
-        cleaned.append(DependantInput(nik=nik, name=name))
-    return cleaned
-
-
-# --- reads ----------------------------------------------------------------------------------------------------
-
-
-_ENTRANCE_NAMES = [
-    "id",
-    "name",
-    "code",
-    "active",
-    "live_qr",
-    "office_id",
-    "office__name",
-    "office__sector",
-    "office__capacity",
-    "office__deny_staff_when_full",
-    "office__occupancy__staff_inside",
-    "office__occupancy__visitors_inside",
-]
-_PERSON_NAMES = [
-    "is_staff",
-    "person_pk",
-    "person_name",
-    "person_phone",
-    "open_visit_id",
-    "open_visit_office_id",
-    "open_visit_kind",
-    "open_visit_in_at",
-]
-_BOOLEAN_COLUMNS = ("active", "live_qr", "office__deny_staff_when_full", "is_staff")
-
-
-@functools.cache
-def _entrance_sql(*, with_person: bool) -> str:
-    """The entrance, its office and counter, and everything about the person at this office, as one statement.
-
-    Written by hand, not with the ORM: Person is not related to Entrance, so the ORM can only reach the person,
-    their open visit and their staff membership through eight correlated subqueries, which PostgreSQL took three
-    times longer to plan (0.5 ms) than these joins. Each join is a unique or partial-index lookup: one person per
-    NIK hash, one open visit per person (visit_one_open_per_person), one counter per office.
-    """
-    entrance, office = Entrance._meta.db_table, Office._meta.db_table
-    occupancy, staff = OfficeOccupancy._meta.db_table, Staff._meta.db_table
-    person, visit = Person._meta.db_table, Visit._meta.db_table
-    columns = (
-        "e.id, e.name, e.code, e.active, e.live_qr, e.office_id, o.name, o.sector, o.capacity, "
-        "o.deny_staff_when_full, oc.staff_inside, oc.visitors_inside"
-    )
-    joins = ""
-    if with_person:
-        columns += (
-            f", EXISTS (SELECT 1 FROM {staff} s WHERE s.office_id = e.office_id AND s.nik_hash = %s AND s.active), "  # noqa: S608
-            "p.id, p.name, p.phone, v.id, v.office_id, v.kind, v.checked_in_at"
-        )
-        joins = (
-            f"LEFT JOIN {person} p ON p.nik_hash = %s "
-            f"LEFT JOIN {visit} v ON v.person_id = p.id AND v.checked_out_at IS NULL "
-        )
-    return (
-        f"SELECT {columns} FROM {entrance} e INNER JOIN {office} o ON o.id = e.office_id "  # noqa: S608 - names only
-        f"LEFT JOIN {occupancy} oc ON oc.office_id = e.office_id {joins}WHERE e.code = %s"
-    )
-
-
-def _entrance_with_person(*, code: str, digest: str | None) -> dict | None:
-    names = _ENTRANCE_NAMES + _PERSON_NAMES if digest else _ENTRANCE_NAMES
-    with prepared_cursor() as cursor:
-        cursor.execute(_entrance_sql(with_person=bool(digest)), [digest, digest, code] if digest else [code])
-        values = cursor.fetchone()
-    if values is None:
-        return None
-    row = dict(zip(names, values, strict=True))
-    for column in _BOOLEAN_COLUMNS:
-        if column in row:
-            row[column] = bool(row[column])
-    in_at = row.get("open_visit_in_at")
-    if in_at is not None:
-        if isinstance(in_at, str):  # SQLite may hand back text
-            in_at = parse_datetime(in_at)
-        if timezone.is_naive(in_at):  # SQLite stores naive UTC
-            in_at = in_at.replace(tzinfo=datetime.UTC)
-        row["open_visit_in_at"] = in_at
-    return row
-
-
-def _entrance_or_error(row: dict | None) -> dict:
-    if row is None:
-        raise EntranceUnknown(
-            "entrance_unknown", _("This QR code is not valid or no longer in use. Please ask the officer at the door.")
-        )
-    if not row["active"]:
-        raise EntranceInactive("entrance_closed", _("This entrance is closed. Please use another entrance."))
-    return row
-
-
-def _live_code_or_error(*, row: dict, value: str | None, now: datetime.datetime) -> None:
-    """A live-QR entrance accepts only a current door-screen code (or the form pass issued when it was scanned)."""
-    check = live_proof_check(entrance=Entrance(pk=row["id"], code=row["code"]), value=value, at=now)
-    if not check.ok:
-        code, _title, text = live_code_refusal(check.reason)
-        raise LiveCodeRefused(code, text)
-
-
-def _device_person(token: str) -> tuple[Device, Person]:
-    device = Device.objects.select_related("person").filter(token_hash=device_token_hash(token)).first()
-    if device is None:
-        raise CheckinError("device_unknown", _("This phone is no longer remembered. Please enter your NIK."))
-    return device, device.person
-
-
-def _answer_from_event(event: ScanEvent, *, person_name: str, capacity_info: tuple[int, int]) -> CheckinResult:
-    decision = Decision(Outcome(event.outcome), Reason(event.reason), Colour(event.colour or "unknown"), event.alert)
-    public_outcome, public_reason = decision.public()
-    occupancy = event.office.occupancy
-    return CheckinResult(
-        outcome=event.outcome,
-        reason=event.reason,
-        colour=event.colour,
-        alert=event.alert,
-        public_outcome=public_outcome,
-        public_reason=public_reason,
-        kind=event.kind,
-        visit_id=event.visit_id,
-        scan_event_id=event.pk,
-        office_id=event.office_id,
-        office_name=event.office.name,
-        entrance_id=event.entrance_id,
-        entrance_name=event.entrance.name,
-        entrance_code=event.entrance.code,
-        staff_inside=occupancy.staff_inside,
-        visitors_inside=occupancy.visitors_inside,
-        capacity=capacity_info[0],
-        effective_capacity=capacity_info[1],
-        at=event.created_at,
-        person_name=person_name,
-        dependants=event.dependants,
-        repeated=True,
-    )
-
-
-# --- check-in -------------------------------------------------------------------------------------------------
+# --- the ways in ------------------------------------------------------------------------------------------------
 
 
 def visit_checkin(
@@ -371,350 +169,366 @@ def visit_checkin(
     officer: AbstractBaseUser | None = None,
     note: str = "",
     live: str | None = None,
-    live_exempt: bool = False,
     now: datetime.datetime | None = None,
 ) -> CheckinResult:
-    """Screen one person at one entrance and, when admitted, start their visit.
+    """Check in by NIK and name, or by a remembered phone: the phone page, the API and the officer's form.
 
-    Identify the person (NIK + name, or a remembered device), read policy, restriction level and status outside
-    any lock, decide, then in one short transaction pass the occupancy gate and write the Visit and the ScanEvent.
     Raises ValidationError for bad input and CheckinError for an unknown or closed entrance, or a live-QR entrance
-    scanned without a current code (`live`; officers at the door are `live_exempt`); writes nothing then.
+    scanned without a current code (`live`); writes nothing then. `officer` is set only when the caller is an
+    officer of this entrance's office: they see the truth, and they need no live code at their own door.
     """
     now = now or timezone.now()
-    today = timezone.localdate(now)
+    entrance_code_check(entrance_code)
+    nonce = nonce_clean(nonce)
+    if device_token and nik in (None, ""):
+        arrival = _arrival_by_device(device_token)
+    else:
+        arrival = _arrival_typed(nik=nik, name=name, phone=phone, dependants=dependants, today=timezone.localdate(now))
+        arrival = dataclasses.replace(arrival, remember_device=remember_device)
+    arrival = dataclasses.replace(arrival, nonce=nonce, officer=officer, note=note[:NOTE_MAX_LENGTH], live=live)
+    return visit_admit(entrance_code=entrance_code, arrival=arrival, now=now)
+
+
+def arrival_for_approval(*, scan: ScanEvent, officer: AbstractBaseUser, note: str) -> Arrival:
+    """The person of a pending scan, with the children they came with, as the officer lets them in."""
+    person = scan.person
+    if person is None:
+        raise CaseClosed("not_pending", _("Only a pending scan can be approved."))
+    return Arrival(digest=person.nik_hash, name=person.name, officer=officer, note=note, approving=scan)
+
+
+def entrance_code_check(entrance_code: Any) -> None:
     if not isinstance(entrance_code, str) or not entrance_code or len(entrance_code) > 64:
         raise EntranceUnknown("entrance_unknown", _("This QR code is not valid. Please ask the officer at the door."))
-    nonce = nonce_clean(nonce)
 
-    device: Device | None = None
+
+def _arrival_typed(*, nik: Any, name: Any, phone: Any, dependants: Any, today: datetime.date) -> Arrival:
     errors: dict[str, list] = {}
-    nik_value: str | None = None
-    name_value: str | None = None
-    phone_value = ""
-    if device_token and nik in (None, ""):
-        device, person = _device_person(device_token)
-        digest, name_value, phone_value = person.nik_hash, person.name, person.phone
-    else:
-        for key, clean, raw in (("nik", nik_clean, nik), ("name", name_clean, name), ("phone", phone_clean, phone)):
-            try:
-                cleaned = clean(raw)
-            except ValidationError as error:
-                errors.update(error.message_dict)
-                continue
-            if key == "nik":
-                nik_value = cleaned
-            elif key == "name":
-                name_value = cleaned
-            else:
-                phone_value = cleaned
+    cleaned: dict[str, Any] = {"nik": None, "name": None, "phone": ""}
+    for key, clean, raw in (("nik", nik_clean, nik), ("name", name_clean, name), ("phone", phone_clean, phone)):
+        try:
+            cleaned[key] = clean(raw)
+        except ValidationError as error:
+            errors.update(error.message_dict)
     # Every field's problem is reported in one answer, so a visitor fixes the form once.
+    children: list[DependantInput] = []
     try:
-        children = dependants_clean(dependants, adult_nik=nik_value or "", today=today)
+        children = dependants_clean(dependants, adult_nik=cleaned["nik"] or "", today=today)
     except ValidationError as error:
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    if device is None:
-        digest = nik_hash(nik_value)
-    elif device.last_used_at is None or now - device.last_used_at > DEVICE_TOUCH_INTERVAL:
-        # Refreshed at most daily, so remembered phones can expire by disuse without a write per scan.
-        Device.objects.filter(pk=device.pk).update(last_used_at=now)
+    return Arrival(
+        digest=nik_hash(cleaned["nik"]),
+        name=cleaned["name"],
+        nik=cleaned["nik"],
+        phone=cleaned["phone"],
+        children=tuple(children),
+    )
 
-    for attempt in range(3):
+
+def _arrival_by_device(token: str) -> Arrival:
+    device = device_for_token(token=token)
+    if device is None:
+        raise CheckinError("device_unknown", _("This phone is no longer remembered. Please enter your NIK."))
+    person = device.person
+    return Arrival(digest=person.nik_hash, name=person.name, phone=person.phone, device=device)
+
+
+# --- the one admission ------------------------------------------------------------------------------------------
+
+
+def visit_admit(*, entrance_code: str, arrival: Arrival, now: datetime.datetime) -> CheckinResult:
+    """Screen one person at one entrance and, when admitted, start their visit: the only way a visit starts.
+
+    Read the entrance and the person in one statement, check the live code, read policy and status outside any
+    lock, decide, then write in one short transaction: the occupancy gate, the visits, the scan event.
+    """
+    for attempt in range(ATTEMPTS):
         try:
-            return _checkin_once(
-                entrance_code=entrance_code,
-                digest=digest,
-                nik_value=nik_value,
-                name_value=name_value,
-                phone_value=phone_value,
-                children=children,
-                nonce=nonce,
-                device=device,
-                remember_device=remember_device,
-                officer=officer,
-                note=note,
-                now=now,
-                today=today,
-                after_conflict=attempt > 0,
-                live=live,
-                live_exempt=live_exempt,
-            )
-        except IntegrityError:
-            # Another request for the same person (or the same nonce) committed first; read again and answer
-            # from what it wrote. Nothing of ours was committed.
+            return _admit_once(entrance_code=entrance_code, arrival=arrival, now=now, after_conflict=attempt > 0)
+        except IntegrityError as error:
+            if not _is_race(error):
+                raise
+            # Another request for the same person (or the same nonce) committed first; nothing of ours was
+            # committed. Read again and answer from what it wrote.
             logger.info("check-in conflict, retrying (attempt %d)", attempt + 1)
     raise CheckinBusy("busy", _("The system is busy. Please try again."))
 
 
-def _checkin_once(
-    *,
-    entrance_code: str,
-    digest: str,
-    nik_value: str | None,
-    name_value: str,
-    phone_value: str,
-    children: list[DependantInput],
-    nonce: str | None,
-    device: Device | None,
-    remember_device: bool,
-    officer: AbstractBaseUser | None,
-    note: str,
-    now: datetime.datetime,
-    today: datetime.date,
-    after_conflict: bool,
-    live: str | None,
-    live_exempt: bool,
-) -> CheckinResult:
-    row = _entrance_or_error(_entrance_with_person(code=entrance_code, digest=digest))
-    office_id = row["office_id"]
-    if row["live_qr"] and not live_exempt:
-        _live_code_or_error(row=row, value=live, now=now)
-    if after_conflict and nonce:
-        earlier = ScanEvent.objects.select_related("office__occupancy", "entrance").filter(nonce=nonce).first()
+def _is_race(error: IntegrityError) -> bool:
+    cause = error.__cause__
+    diag = getattr(cause, "diag", None)
+    text = getattr(diag, "constraint_name", None) or str(cause or error)
+    return any(name in text for name in RACING_CONSTRAINTS.get(connection.vendor, ()))
+
+
+@dataclass(frozen=True, slots=True)
+class _Door:
+    """The entrance as read for this scan, with the capacity rules of its office today."""
+
+    read: EntranceRead
+    kind: PersonKind
+    policy: Policy
+    effective_capacity: int
+
+    @property
+    def enforce_limit(self) -> bool:
+        # Staff must still reach their desks when the office is full, unless the office says otherwise.
+        return self.kind == PersonKind.VISITOR or self.policy.deny_staff_when_full
+
+
+def _admit_once(*, entrance_code: str, arrival: Arrival, now: datetime.datetime, after_conflict: bool) -> CheckinResult:
+    read = _entrance_or_error(entrance_read(code=entrance_code, digest=arrival.digest))
+    _live_code_check(read=read, arrival=arrival, now=now)
+    _device_touch(arrival.device, now=now)
+    if after_conflict and arrival.nonce:
+        earlier = _scan_by_nonce(arrival.nonce)
         if earlier is not None:
-            return _answer_from_event(earlier, person_name=name_value, capacity_info=_capacity_of(row, today))
-
-    context, snapshot = screening_context_and_status(
-        nik_hash=digest, name=name_value, today=today, nik=nik_value or _lookup_nik(device)
+            return checkin_result_from_event(earlier, person_name=arrival.name)
+    today = timezone.localdate(now)
+    context, snapshot = status_lookup(
+        nik_hash=arrival.digest, name=arrival.name, today=today, nik=arrival.nik or _source_nik(arrival.device)
     )
-    percentage = context.level.percentage_for(row["office__sector"])
-    capacity = row["office__capacity"]
-    limit = effective_capacity(capacity=capacity, percentage=percentage)
-    kind = PersonKind.STAFF if row["is_staff"] else PersonKind.VISITOR
-    base = {
-        "office_id": office_id,
-        "office_name": row["office__name"],
-        "entrance_id": row["id"],
-        "entrance_name": row["name"],
-        "entrance_code": row["code"],
-        "capacity": capacity,
-        "effective_capacity": limit,
-        "person_name": name_value,
-    }
-
-    # Already inside this office: a double tap is answered again; a later scan is recorded and offers check-out.
-    if row["open_visit_id"] and row["open_visit_office_id"] == office_id:
-        in_at = row["open_visit_in_at"]
-        occupancy = _occupancy_of(row)
-        if (now - in_at).total_seconds() <= DOUBLE_TAP_SECONDS:
-            return CheckinResult(
-                outcome=Outcome.ADMITTED,
-                reason=Reason.OK,
-                colour="",
-                alert=False,
-                public_outcome="admitted",
-                public_reason="ok",
-                kind=row["open_visit_kind"],
-                visit_id=row["open_visit_id"],
-                scan_event_id=None,
-                staff_inside=occupancy.staff_inside,
-                visitors_inside=occupancy.visitors_inside,
-                at=in_at,
-                repeated=True,
-                **base,
-            )
-        event_id = row_insert(
-            ScanEvent,
-            values={
-                "entrance_id": row["id"],
-                "office_id": office_id,
-                "person_id": row["person_pk"],
-                "visit_id": row["open_visit_id"],
-                "action": ScanAction.CHECKIN,
-                "outcome": Outcome.ADMITTED,
-                "reason": Reason.ALREADY_INSIDE,
-                "colour": "",
-                "kind": row["open_visit_kind"],
-                "officer_id": officer.pk if officer else None,
-                "note": note[:500],
-                "nonce": nonce,
-                "created_at": now,
-            },
-        )
-        return CheckinResult(
-            outcome=Outcome.ADMITTED,
-            reason=Reason.ALREADY_INSIDE,
-            colour="",
-            alert=False,
-            public_outcome="admitted",
-            public_reason=Reason.ALREADY_INSIDE,
-            kind=row["open_visit_kind"],
-            visit_id=row["open_visit_id"],
-            scan_event_id=event_id,
-            staff_inside=occupancy.staff_inside,
-            visitors_inside=occupancy.visitors_inside,
-            at=now,
-            **base,
-        )
-
     policy = context.policy
-    if row["office__deny_staff_when_full"]:
-        policy = type(policy)(
-            min_doses_for_green=policy.min_doses_for_green,
-            unknown_status_denies=policy.unknown_status_denies,
-            isolation_days=policy.isolation_days,
-            deny_staff_when_full=True,
-        )
-    decision = screening_decide(snapshot=snapshot, kind=kind, policy=policy, entrance=EntranceState(), today=today)
-    headcount = 1 + len(children)
-    enforce_limit = kind == PersonKind.VISITOR or policy.deny_staff_when_full
-    new_device_token: str | None = None
-
-    person_id = row["person_pk"]
-    person_to_save = person_id is None or bool(
-        nik_value and (row["person_name"] != name_value or (phone_value and row["person_phone"] != phone_value))
+    if read.office_deny_staff_when_full:
+        policy = dataclasses.replace(policy, deny_staff_when_full=True)
+    door = _Door(
+        read=read,
+        kind=PersonKind.STAFF if read.is_staff else PersonKind.VISITOR,
+        policy=policy,
+        effective_capacity=effective_capacity(
+            capacity=read.office_capacity, percentage=context.level.percentage_for(read.office_sector)
+        ),
     )
-    remember = bool(remember_device and nik_value)
-    visit_values = {
-        "person_id": person_id,
-        "office_id": office_id,
-        "entrance_in_id": row["id"],
-        "kind": kind,
-        "checked_in_at": now,
-    }
-    event_values = {
-        "entrance_id": row["id"],
-        "office_id": office_id,
-        "person_id": person_id,
-        "action": ScanAction.CHECKIN,
-        "colour": decision.colour,
-        "kind": kind,
-        "officer_id": officer.pk if officer else None,
-        "note": note[:500],
-        "nonce": nonce,
-        "created_at": now,
-    }
-    gate: GateResult | None = None
-    visit_id = None
-    # Writes beside the scan event (and the visit, when admitted): only these need the transactional path.
-    other_writes = bool(person_to_save or row["open_visit_id"] or children or remember)
-    one_statement = decision.admitted and not other_writes and connection.vendor == "postgresql"
-    if one_statement and row["office__occupancy__staff_inside"] is not None:
-        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            event_id, visit_id, gate = _admit_in_one_statement(
-                gate={
-                    "office_id": office_id,
-                    "kind": kind,
-                    "count": headcount,
-                    "effective_capacity": limit,
-                    "enforce_limit": enforce_limit,
-                },
-                visit_values=visit_values,
-                event_values=event_values,
-                decision=decision,
-            )
-        if visit_id is None:
-            decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
-        transaction.on_commit(lambda: _after_checkin(event_id=event_id, entrance_id=row["id"], alert=decision.alert))
-    else:
-        # A refusal of a known person writes one row, which commits on its own: a transaction would add two round
-        # trips (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed
-        # INSERT (a repeated nonce) from spoiling it.
-        several_writes = decision.admitted or other_writes
-        with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
-            if person_id is None:
-                person = Person.objects.create(
-                    nik_hash=digest,
-                    nik_encrypted=nik_encrypt(nik_value),
-                    nik_masked=nik_mask(nik_value),
-                    name=name_value,
-                    phone=phone_value,
-                    last_seen_at=now,
-                )
-                person_id = visit_values["person_id"] = event_values["person_id"] = person.pk
-            elif person_to_save:
-                Person.objects.filter(pk=person_id).update(
-                    name=name_value, phone=phone_value or row["person_phone"], last_seen_at=now
-                )
+    if read.open_visit_id and read.open_visit_office_id == read.office_id:
+        return _already_inside(door=door, arrival=arrival, now=now)
+    decision = _decide(door=door, arrival=arrival, snapshot=snapshot, today=today)
+    return _admission_write(door=door, arrival=arrival, decision=decision, now=now)
 
-            if row["open_visit_id"]:
-                # One open visit per person: coming in here closes the visit at the other office.
-                _visit_close(
-                    visit_id=row["open_visit_id"],
-                    office_id=row["open_visit_office_id"],
-                    kind=row["open_visit_kind"],
-                    closed_by=ClosedBy.SYSTEM,
-                    now=now,
-                    entrance_id=None,
-                    officer=None,
-                )
 
-            if decision.admitted:
-                gate = occupancy_admit(
-                    office_id=office_id,
-                    kind=kind,
-                    count=headcount,
-                    effective_capacity=limit,
-                    enforce_limit=enforce_limit,
-                )
-                if not gate.admitted:
-                    # The failed conditional UPDATE is the verdict; the counts read after it are for display only
-                    # (a check-out committing in between must not turn a refusal into an uncounted admission).
-                    decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
-            if decision.admitted:
-                visit_id = row_insert(Visit, values=visit_values)
-                if children:
-                    _dependants_admit(children=children, guardian=Visit(pk=visit_id, **visit_values), now=now)
-            event_id = row_insert(
-                ScanEvent,
-                values={
-                    **event_values,
-                    "visit_id": visit_id,
-                    "outcome": decision.outcome,
-                    "reason": decision.reason,
-                    "alert": decision.alert,
-                    "dependants": len(children) if decision.admitted else 0,
-                },
-            )
-            if remember:
-                new_device_token = secrets.token_urlsafe(32)
-                Device.objects.create(
-                    token_hash=device_token_hash(new_device_token), person_id=person_id, last_used_at=now
-                )
-            transaction.on_commit(
-                lambda: _after_checkin(event_id=event_id, entrance_id=row["id"], alert=decision.alert)
-            )
+def _entrance_or_error(read: EntranceRead | None) -> EntranceRead:
+    if read is None:
+        raise EntranceUnknown(
+            "entrance_unknown", _("This QR code is not valid or no longer in use. Please ask the officer at the door.")
+        )
+    if not read.active:
+        raise EntranceInactive("entrance_closed", _("This entrance is closed. Please use another entrance."))
+    return read
 
-    if gate is None:
-        gate = _occupancy_of(row)
-    public_outcome, public_reason = decision.public()
-    return CheckinResult(
-        outcome=decision.outcome,
-        reason=decision.reason,
-        colour=decision.colour,
-        alert=decision.alert,
-        public_outcome=public_outcome,
-        public_reason=public_reason,
+
+def _live_code_check(*, read: EntranceRead, arrival: Arrival, now: datetime.datetime) -> None:
+    """A live-QR entrance admits only what was scanned from the door screen (or the pass its form carried).
+
+    An officer of the office stands at that door: their own check-ins and approvals need no code.
+    """
+    if not read.live_qr or arrival.officer is not None:
+        return
+    check = live_proof_check(entrance=Entrance(pk=read.id, code=read.code), value=arrival.live, at=now)
+    if not check.ok:
+        code, _title, text = live_code_refusal(check.reason)
+        raise LiveCodeRefused(code, text)
+
+
+def _decide(*, door: _Door, arrival: Arrival, snapshot: HealthSnapshot, today: datetime.date) -> Decision:
+    if arrival.approving is not None:
+        # The officer has re-checked the person: their word replaces the health result, never the capacity.
+        return Decision(Outcome.ADMITTED, Reason.OK, Colour(arrival.approving.colour or Colour.UNKNOWN))
+    return screening_decide(snapshot=snapshot, kind=door.kind, policy=door.policy, today=today)
+
+
+def _device_touch(device: Device | None, *, now: datetime.datetime) -> None:
+    if device is not None and (device.last_used_at is None or now - device.last_used_at > DEVICE_TOUCH_INTERVAL):
+        # Refreshed at most daily, so remembered phones can expire by disuse without a write per scan.
+        Device.objects.filter(pk=device.pk).update(last_used_at=now)
+
+
+def _source_nik(device: Device | None) -> str | None:
+    """A remembered person's NIK, read back only when the upstream source may be asked (STATUS_SOURCE=http)."""
+    if device is None or settings.STATUS_SOURCE != "http":
+        return None
+    try:
+        return nik_decrypt(device.person.nik_encrypted)
+    except ValueError:
+        return None  # unreadable under the configured keys: the registry and cache still answer
+
+
+def _scan_by_nonce(nonce: str) -> ScanEvent | None:
+    return ScanEvent.objects.select_related("office__occupancy", "entrance").filter(nonce=nonce).first()
+
+
+def _already_inside(*, door: _Door, arrival: Arrival, now: datetime.datetime) -> CheckinResult:
+    """Already inside this office: a double tap is answered again; a later scan is recorded and offers check-out."""
+    read = door.read
+    occupancy = _occupancy_as_read(read)
+    kind = PersonKind(read.open_visit_kind)
+    if arrival.approving is None and (now - read.open_visit_in_at).total_seconds() <= DOUBLE_TAP_SECONDS:
+        return _result(
+            door=door,
+            arrival=arrival,
+            decision=Decision(Outcome.ADMITTED, Reason.OK, Colour.UNKNOWN),
+            kind=kind,
+            visit_id=read.open_visit_id,
+            event_id=None,
+            occupancy=occupancy,
+            at=read.open_visit_in_at,
+            repeated=True,
+        )
+    decision = Decision(Outcome.ADMITTED, Reason.ALREADY_INSIDE, Colour.UNKNOWN)
+    with transaction.atomic():
+        if arrival.approving is not None:
+            _case_lock(arrival.approving.pk)
+            _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
+        event_id = _scan_insert(
+            door=door,
+            arrival=arrival,
+            decision=decision,
+            person_id=read.person_id,
+            visit_id=read.open_visit_id,
+            kind=kind,
+            dependants=0,
+            now=now,
+        )
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=False))
+    return _result(
+        door=door,
+        arrival=arrival,
+        decision=decision,
         kind=kind,
-        visit_id=visit_id,
-        scan_event_id=event_id,
-        staff_inside=gate.staff_inside,
-        visitors_inside=gate.visitors_inside,
+        visit_id=read.open_visit_id,
+        event_id=event_id,
+        occupancy=occupancy,
         at=now,
-        dependants=len(children) if decision.admitted else 0,
-        device_token=new_device_token,
-        **base,
+    )
+
+
+def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: datetime.datetime) -> CheckinResult:
+    """The decision's writes, all or nothing: the person, the gate, the visits, the scan event, the device."""
+    read = door.read
+    person_changes = _person_changes(read=read, arrival=arrival)
+    children_come = decision.outcome != Outcome.DENIED and bool(arrival.children or arrival.approving)
+    remember = arrival.remember_device and arrival.typed
+    # Writes beside the scan event (and the visit, when admitted): only these need the transactional path.
+    other_writes = any(
+        (arrival.approving, read.person_id is None, person_changes, read.open_visit_id, children_come, remember)
+    )
+    one_statement = connection.vendor == "postgresql" and getattr(settings, "ADMISSION_ONE_STATEMENT", False)
+    if decision.admitted and not other_writes and one_statement and read.staff_inside is not None:
+        return _admit_in_one_statement(door=door, arrival=arrival, decision=decision, now=now)
+    several_writes = decision.admitted or other_writes
+    gate, visit_id, device_token = None, None, None
+    # A refusal of a known person writes one row, which commits on its own: a transaction would add two round trips
+    # (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed INSERT (a
+    # repeated nonce) from spoiling it.
+    with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
+        if arrival.approving is not None:
+            _case_lock(arrival.approving.pk)
+        person_id = _person_save(read=read, arrival=arrival, changes=person_changes, now=now)
+        if read.open_visit_id:
+            # One open visit per person: coming in here closes the visit at the other office.
+            visit_close(
+                visit_id=read.open_visit_id,
+                office_id=read.open_visit_office_id,
+                kind=read.open_visit_kind,
+                closed_by=ClosedBy.SYSTEM,
+                now=now,
+            )
+        child_ids = _children_people(arrival) if children_come else []
+        if decision.admitted:
+            decision, visit_id, gate = _gate_pass(
+                door=door, decision=decision, person_id=person_id, child_ids=child_ids, now=now
+            )
+        counted = child_ids if decision.outcome != Outcome.DENIED else []
+        event_id = _scan_insert(
+            door=door,
+            arrival=arrival,
+            decision=decision,
+            person_id=person_id,
+            visit_id=visit_id,
+            kind=door.kind,
+            dependants=len(counted),
+            now=now,
+        )
+        if decision.outcome == Outcome.PENDING and counted:
+            # An officer who approves this scan later lets the children in with their adult.
+            ScanEvent.dependant_people.through.objects.bulk_create(
+                [ScanEvent.dependant_people.through(scanevent_id=event_id, person_id=pk) for pk in counted]
+            )
+        if arrival.approving is not None and decision.admitted:
+            _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
+        if remember and decision.admitted:
+            device_token = _device_remember(person_id=person_id, now=now)
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
+    return _result(
+        door=door,
+        arrival=arrival,
+        decision=decision,
+        kind=door.kind,
+        visit_id=visit_id,
+        event_id=event_id,
+        occupancy=gate if gate is not None and gate.admitted else _occupancy_as_read(read),
+        at=now,
+        dependants=len(counted) if decision.admitted else 0,
+        device_token=device_token,
     )
 
 
 def _admit_in_one_statement(
-    *, gate: dict[str, Any], visit_values: dict[str, Any], event_values: dict[str, Any], decision: Decision
-) -> tuple[int, int | None, GateResult | None]:
-    """PostgreSQL: the gate's conditional UPDATE, the visit and the scan event as one statement.
+    *, door: _Door, arrival: Arrival, decision: Decision, now: datetime.datetime
+) -> CheckinResult:
+    """PostgreSQL, a known person with nothing else to write: the gate, the visit and the scan event as one statement.
 
     A single statement is atomic on its own, so a plain admission costs one round trip instead of five (BEGIN, the
-    UPDATE, two INSERTs, COMMIT), with the same all-or-nothing outcome. The scan event records the gate's verdict:
-    admitted with the new visit, or capacity_full when the UPDATE matched no row. Returns the event id, the visit
-    id (None when refused) and the counter after admitting (None when refused).
+    UPDATE, two INSERTs, COMMIT), with the same all-or-nothing outcome and the same gate. The scan event records the
+    gate's verdict: admitted with the new visit, or capacity_full when the UPDATE matched no row.
     """
-    gate_sql, gate_params = occupancy_gate_sql(**gate)
+    read = door.read
+    sql, params = _one_statement_sql(door=door, arrival=arrival, decision=decision, now=now)
+    with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, params)
+            event_id, visit_id, staff_inside, visitors_inside = cursor.fetchone()
+        occupancy = _occupancy_as_read(read)
+        if visit_id is None:
+            decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
+        else:
+            occupancy = GateResult(True, staff_inside, visitors_inside)
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
+    return _result(
+        door=door,
+        arrival=arrival,
+        decision=decision,
+        kind=door.kind,
+        visit_id=visit_id,
+        event_id=event_id,
+        occupancy=occupancy,
+        at=now,
+    )
+
+
+def _one_statement_sql(
+    *, door: _Door, arrival: Arrival, decision: Decision, now: datetime.datetime
+) -> tuple[str, list[Any]]:
+    read = door.read
+    gate_sql, gate_params = occupancy_gate_sql(
+        office_id=read.office_id,
+        kind=door.kind,
+        count=1,
+        effective_capacity=door.effective_capacity,
+        enforce_limit=door.enforce_limit,
+    )
+    visit_values = {
+        "person_id": read.person_id,
+        "office_id": read.office_id,
+        "entrance_in_id": read.id,
+        "kind": door.kind,
+        "checked_in_at": now,
+    }
     visit_table, visit_columns, visit_select, visit_params = insert_select_parts(Visit, values=visit_values)
     admitted = "verdict.visit_id IS NOT NULL"
     event_table, event_columns, event_select, event_params = insert_select_parts(
         ScanEvent,
-        values={**event_values, "dependants": 0},
+        values=_scan_values(door=door, arrival=arrival, decision=decision, person_id=read.person_id, now=now),
         expressions={
             "visit_id": ("verdict.visit_id", []),
             "outcome": (f"CASE WHEN {admitted} THEN %s ELSE %s END", [decision.outcome, Outcome.DENIED]),
@@ -734,107 +548,237 @@ def _admit_in_one_statement(
         f"INSERT INTO {event_table} ({event_columns}) SELECT {event_select} FROM verdict "
         "RETURNING id, visit_id, (SELECT staff_inside FROM verdict), (SELECT visitors_inside FROM verdict)"
     )
-    with prepared_cursor() as cursor:
-        cursor.execute(sql, [*gate_params, *visit_params, *event_params])
-        event_id, visit_id, staff_inside, visitors_inside = cursor.fetchone()
-    if visit_id is None:
-        return event_id, None, None
-    return event_id, visit_id, GateResult(True, staff_inside, visitors_inside)
+    return sql, [*gate_params, *visit_params, *event_params]
 
 
-def _capacity_of(row: dict, today: datetime.date) -> tuple[int, int]:
-    context, _snapshot = screening_context_and_status(nik_hash=None, name="", today=today)
-    percentage = context.level.percentage_for(row["office__sector"])
-    return row["office__capacity"], effective_capacity(capacity=row["office__capacity"], percentage=percentage)
+def _gate_pass(
+    *, door: _Door, decision: Decision, person_id: int, child_ids: list[int], now: datetime.datetime
+) -> tuple[Decision, int | None, GateResult]:
+    """The atomic occupancy gate for the adult and their children, then their visits when it let them in."""
+    gate = occupancy_admit(
+        office_id=door.read.office_id,
+        kind=door.kind,
+        count=1 + len(child_ids),
+        effective_capacity=door.effective_capacity,
+        enforce_limit=door.enforce_limit,
+    )
+    if not gate.admitted:
+        # The failed conditional UPDATE is the verdict; the counts read after it are for display only (a check-out
+        # committing in between must not turn a refusal into an uncounted admission).
+        return Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour), None, gate
+    return decision, _visits_insert(door=door, person_id=person_id, child_ids=child_ids, now=now), gate
 
 
-def _occupancy_of(row: dict) -> GateResult:
-    """The counter as read with the entrance (before this request's own change, if any)."""
-    return GateResult(True, row["office__occupancy__staff_inside"] or 0, row["office__occupancy__visitors_inside"] or 0)
+def _person_changes(*, read: EntranceRead, arrival: Arrival) -> dict[str, Any]:
+    """What a typed check-in changes about a known person: their name as typed, a new phone."""
+    if read.person_id is None or not arrival.typed:
+        return {}
+    changes: dict[str, Any] = {}
+    if read.person_name != arrival.name:
+        changes["name"] = arrival.name
+    if arrival.phone and read.person_phone != arrival.phone:
+        changes["phone"] = arrival.phone
+    return changes
 
 
-def _dependants_admit(*, children: list[DependantInput], guardian: Visit, now: datetime.datetime) -> None:
-    """Children come in with their adult: a Person each (created on first visit) and a visit tied to the adult's."""
-    for child in children:
-        digest = nik_hash(child.nik)
+def _person_save(*, read: EntranceRead, arrival: Arrival, changes: dict[str, Any], now: datetime.datetime) -> int:
+    if read.person_id is None:
+        return Person.objects.create(
+            nik_hash=arrival.digest,
+            nik_encrypted=nik_encrypt(arrival.nik),
+            nik_masked=nik_mask(arrival.nik),
+            name=arrival.name,
+            phone=arrival.phone,
+            last_seen_at=now,
+        ).pk
+    if changes:
+        Person.objects.filter(pk=read.person_id).update(**changes, last_seen_at=now)
+    return read.person_id
+
+
+def _children_people(arrival: Arrival) -> list[int]:
+    """The children's Person ids: typed with a check-in (created on their first visit) or kept by a pending scan."""
+    if arrival.approving is not None:
+        return list(arrival.approving.dependant_people.order_by("pk").values_list("pk", flat=True))
+    ids = []
+    for child in arrival.children:
         person, _created = Person.objects.get_or_create(
-            nik_hash=digest,
+            nik_hash=nik_hash(child.nik),
             defaults={"nik_encrypted": nik_encrypt(child.nik), "nik_masked": nik_mask(child.nik), "name": child.name},
         )
-        stale = Visit.objects.filter(person=person, checked_out_at__isnull=True).first()
-        if stale is not None:
-            _visit_close(
-                visit_id=stale.pk,
-                office_id=stale.office_id,
-                kind=stale.kind,
+        ids.append(person.pk)
+    return ids
+
+
+def _visits_insert(*, door: _Door, person_id: int, child_ids: list[int], now: datetime.datetime) -> int:
+    """The adult's visit and one per child, tied to the adult's so they leave together; returns the adult's."""
+    read = door.read
+    values = {"office_id": read.office_id, "entrance_in_id": read.id, "kind": door.kind, "checked_in_at": now}
+    visit_id = row_insert(Visit, values={**values, "person_id": person_id})
+    for child_id in child_ids:
+        stale = Visit.objects.filter(person_id=child_id, checked_out_at__isnull=True).values("pk", "office_id", "kind")
+        for visit in stale:
+            visit_close(
+                visit_id=visit["pk"],
+                office_id=visit["office_id"],
+                kind=visit["kind"],
                 closed_by=ClosedBy.SYSTEM,
                 now=now,
-                entrance_id=None,
-                officer=None,
             )
-        Visit.objects.create(
-            person=person,
-            office_id=guardian.office_id,
-            entrance_in_id=guardian.entrance_in_id,
-            kind=guardian.kind,
-            guardian_visit=guardian,
-            checked_in_at=now,
-        )
+        row_insert(Visit, values={**values, "person_id": child_id, "guardian_visit_id": visit_id})
+    return visit_id
 
 
-@dataclass(frozen=True, slots=True)
-class VisitClosed:
-    people: int  # 0: the visit was already closed
-    occupancy: GateResult | None  # the office's counter after the release
-
-
-def _visit_close(
+def _scan_insert(
     *,
-    visit_id: int,
-    office_id: int,
+    door: _Door,
+    arrival: Arrival,
+    decision: Decision,
+    person_id: int | None,
+    visit_id: int | None,
     kind: str,
-    closed_by: str,
+    dependants: int,
     now: datetime.datetime,
-    entrance_id: int | None,
-    officer: AbstractBaseUser | None,
-) -> VisitClosed:
-    """Close a visit and its dependants' visits, and release their places; says how many people left."""
-    # A concurrent request may have opened the visit after our clock was read: never close before it began.
-    out_at = Greatest(F("checked_in_at"), Value(now, output_field=DateTimeField()))
-    closing = {
-        "checked_out_at": out_at,
-        "closed_by": closed_by,
-        "entrance_out_id": entrance_id,
-        "closed_by_user": officer,
+) -> int:
+    values = _scan_values(door=door, arrival=arrival, decision=decision, person_id=person_id, now=now)
+    values.update(visit_id=visit_id, outcome=decision.outcome, reason=decision.reason, alert=decision.alert, kind=kind)
+    values["dependants"] = dependants
+    return row_insert(ScanEvent, values=values)
+
+
+def _scan_values(
+    *, door: _Door, arrival: Arrival, decision: Decision, person_id: int | None, now: datetime.datetime
+) -> dict[str, Any]:
+    """The columns of a check-in's scan event that do not depend on the gate's verdict."""
+    return {
+        "entrance_id": door.read.id,
+        "office_id": door.read.office_id,
+        "person_id": person_id,
+        "action": ScanAction.CHECKIN,
+        "colour": "" if decision.reason == Reason.ALREADY_INSIDE else decision.colour,
+        "kind": door.kind,
+        "dependants": 0,
+        "officer_id": arrival.officer.pk if arrival.officer else None,
+        "note": arrival.note,
+        "nonce": arrival.nonce,
+        "created_at": now,
     }
-    closed = Visit.objects.filter(checked_out_at__isnull=True).filter(pk=visit_id).update(**closing)
-    if not closed:
-        return VisitClosed(0, None)
-    closed += Visit.objects.filter(guardian_visit_id=visit_id, checked_out_at__isnull=True).update(**closing)
-    return VisitClosed(closed, occupancy_release(office_id=office_id, kind=PersonKind(kind), count=closed))
 
 
-def _after_checkin(*, event_id: int, entrance_id: int, alert: bool) -> None:
-    """Side effects once the check-in is committed: wake the door screens and, for a black status, tell Satgas."""
-    from .alerts import scan_alert_queue
-    from .events import scan_event_announce
+def _device_remember(*, person_id: int, now: datetime.datetime) -> str:
+    token = secrets.token_urlsafe(32)
+    Device.objects.create(token_hash=device_token_hash(token), person_id=person_id, last_used_at=now)
+    return token
 
+
+def _case_lock(scan_id: int) -> None:
+    """Take the pending scan's row lock; on PostgreSQL a second officer waits, then finds the case closed."""
+    locked = (
+        ScanEvent.objects.select_for_update()
+        .filter(pk=scan_id, outcome=Outcome.PENDING, resolved_at__isnull=True)
+        .values_list("id", flat=True)
+        .first()
+    )
+    if locked is None:
+        raise CaseClosed("case_closed", _("Another officer has already answered this case."))
+
+
+def _case_resolve(*, scan: ScanEvent, arrival: Arrival, now: datetime.datetime) -> None:
+    ScanEvent.objects.filter(pk=scan.pk).update(
+        resolved_at=now, resolved_by=arrival.officer, resolution=Resolution.APPROVED, resolution_note=arrival.note
+    )
+
+
+def _occupancy_as_read(read: EntranceRead) -> GateResult:
+    """The counter as read with the entrance (before this request's own change, if any)."""
+    return GateResult(True, read.staff_inside or 0, read.visitors_inside or 0)
+
+
+def _result(
+    *,
+    door: _Door,
+    arrival: Arrival,
+    decision: Decision,
+    kind: str,
+    visit_id: int | None,
+    event_id: int | None,
+    occupancy: GateResult,
+    at: datetime.datetime,
+    dependants: int = 0,
+    repeated: bool = False,
+    device_token: str | None = None,
+) -> CheckinResult:
+    read = door.read
+    public_outcome, public_reason = decision.public()
+    return CheckinResult(
+        outcome=decision.outcome,
+        reason=decision.reason,
+        colour="" if decision.reason == Reason.ALREADY_INSIDE or repeated else decision.colour,
+        alert=decision.alert,
+        public_outcome=public_outcome,
+        public_reason=Reason.ALREADY_INSIDE if decision.reason == Reason.ALREADY_INSIDE else public_reason,
+        kind=kind,
+        visit_id=visit_id,
+        scan_event_id=event_id,
+        office_id=read.office_id,
+        office_name=read.office_name,
+        entrance_id=read.id,
+        entrance_name=read.name,
+        entrance_code=read.code,
+        staff_inside=occupancy.staff_inside,
+        visitors_inside=occupancy.visitors_inside,
+        capacity=read.office_capacity,
+        effective_capacity=door.effective_capacity,
+        at=at,
+        person_name=arrival.name,
+        dependants=dependants,
+        repeated=repeated,
+        device_token=device_token,
+    )
+
+
+def checkin_result_from_event(event: ScanEvent, *, person_name: str) -> CheckinResult:
+    """The answer a recorded scan gave (a repeated request, or an officer's answer to a pending scan)."""
+    colour = Colour(event.colour or Colour.UNKNOWN)
+    decision = Decision(Outcome(event.outcome), Reason(event.reason), colour, event.alert)
+    public_outcome, public_reason = decision.public()
+    office = event.office
+    occupancy = office.occupancy
+    level = restriction_level_current(today=timezone.localdate(event.created_at))
+    return CheckinResult(
+        outcome=event.outcome,
+        reason=event.reason,
+        colour=event.colour,
+        alert=event.alert,
+        public_outcome=public_outcome,
+        public_reason=public_reason,
+        kind=event.kind,
+        visit_id=event.visit_id,
+        scan_event_id=event.pk,
+        office_id=event.office_id,
+        office_name=office.name,
+        entrance_id=event.entrance_id,
+        entrance_name=event.entrance.name,
+        entrance_code=event.entrance.code,
+        staff_inside=occupancy.staff_inside,
+        visitors_inside=occupancy.visitors_inside,
+        capacity=office.capacity,
+        effective_capacity=effective_capacity(capacity=office.capacity, percentage=level.percentage_for(office.sector)),
+        at=event.created_at,
+        person_name=person_name,
+        dependants=event.dependants,
+        repeated=True,
+    )
+
+
+def _after_commit(*, event_id: int, entrance_id: int, alert: bool) -> None:
+    """Once the scan is committed: wake the door screens and, for a black status, tell Satgas."""
     scan_event_announce(event_id=event_id, entrance_id=entrance_id)
     if alert:
-        scan_alert_queue(scan_event_id=event_id)
+        task_enqueue(scan_alert_notify, scan_event_id=event_id)
 
 
-def _lookup_nik(device: Device | None) -> str | None:
-    """A remembered person's NIK, read back only when the upstream source may be asked (STATUS_SOURCE=http)."""
-    if device is None or settings.STATUS_SOURCE != "http":
-        return None
-    try:
-        return nik_decrypt(device.person.nik_encrypted)
-    except ValueError:
-        return None  # unreadable under the configured keys: the registry and cache still answer
-
-
-# --- check-out ------------------------------------------------------------------------------------------------
+# --- check-out --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -868,27 +812,15 @@ def visit_checkout(
 ) -> CheckoutResult:
     """End a person's open visit (by NIK, remembered device, or visit id for officers) at this entrance's office."""
     now = now or timezone.now()
-    if not isinstance(entrance_code, str) or not entrance_code or len(entrance_code) > 64:
-        raise EntranceUnknown("entrance_unknown", _("This QR code is not valid. Please ask the officer at the door."))
+    entrance_code_check(entrance_code)
     entrance = Entrance.objects.select_related("office").filter(code=entrance_code).first()
     if entrance is None:
         raise EntranceUnknown(
             "entrance_unknown", _("This QR code is not valid or no longer in use. Please ask the officer at the door.")
         )
-    visits = Visit.objects.filter(
-        office_id=entrance.office_id, checked_out_at__isnull=True, guardian_visit__isnull=True
-    )
-    if visit_id is not None:
-        visits = visits.filter(pk=visit_id)
-    elif device_token and nik in (None, ""):
-        visits = visits.filter(person__devices__token_hash=device_token_hash(device_token))
-    else:
-        visits = visits.filter(person__nik_hash=nik_hash(nik_clean(nik)))
-    visit = visits.first()
-    if visit is None:
-        raise NotInside("not_inside", _("You are not checked in at this office."))
+    visit = _visit_to_close(office_id=entrance.office_id, nik=nik, device_token=device_token, visit_id=visit_id)
     with transaction.atomic():
-        closed = _visit_close(
+        closed = visit_close(
             visit_id=visit.pk,
             office_id=visit.office_id,
             kind=visit.kind,
@@ -899,7 +831,6 @@ def visit_checkout(
         )
         if not closed.people:
             raise NotInside("not_inside", _("You are not checked in at this office."))
-        people_out = closed.people
         event_id = row_insert(
             ScanEvent,
             values={
@@ -911,34 +842,92 @@ def visit_checkout(
                 "outcome": Outcome.ADMITTED,
                 "reason": Reason.CHECKED_OUT,
                 "kind": visit.kind,
-                "dependants": people_out - 1,
+                "dependants": closed.people - 1,
                 "officer_id": officer.pk if officer else None,
                 "created_at": now,
             },
         )
-        transaction.on_commit(lambda: _after_checkin(event_id=event_id, entrance_id=entrance.pk, alert=False))
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=entrance.pk, alert=False))
     # The counter as the release left it (under its row lock), not read again.
-    occupancy = closed.occupancy
-    level = restriction_level_current()
+    office = entrance.office
+    percentage = restriction_level_current().percentage_for(office.sector)
     return CheckoutResult(
-        capacity=entrance.office.capacity,
-        effective_capacity=effective_capacity(
-            capacity=entrance.office.capacity, percentage=level.percentage_for(entrance.office.sector)
-        ),
+        capacity=office.capacity,
+        effective_capacity=effective_capacity(capacity=office.capacity, percentage=percentage),
         visit_id=visit.pk,
         scan_event_id=event_id,
-        office_id=entrance.office_id,
-        office_name=entrance.office.name,
+        office_id=office.pk,
+        office_name=office.name,
         entrance_id=entrance.pk,
         entrance_name=entrance.name,
-        people_out=people_out,
-        staff_inside=occupancy.staff_inside,
-        visitors_inside=occupancy.visitors_inside,
+        people_out=closed.people,
+        staff_inside=closed.occupancy.staff_inside,
+        visitors_inside=closed.occupancy.visitors_inside,
         at=now,
     )
+
+
+def _visit_to_close(*, office_id: int, nik: Any, device_token: str | None, visit_id: int | None) -> Visit:
+    """The open visit of an adult at this office, found by visit id (officers), remembered phone or NIK."""
+    visits = Visit.objects.filter(office_id=office_id, checked_out_at__isnull=True, guardian_visit__isnull=True)
+    if visit_id is not None:
+        visits = visits.filter(pk=visit_id)
+    elif device_token and nik in (None, ""):
+        visits = visits.filter(person__devices__token_hash=device_token_hash(device_token))
+    else:
+        visits = visits.filter(person__nik_hash=nik_hash(nik_clean(nik)))
+    visit = visits.first()
+    if visit is None:
+        raise NotInside("not_inside", _("You are not checked in at this office."))
+    return visit
 
 
 def device_forget(*, token: str) -> int:
     """'Not you?': the server forgets this phone."""
     deleted, _details = Device.objects.filter(token_hash=device_token_hash(token)).delete()
     return deleted
+
+
+# --- status alerts for people inside -----------------------------------------------------------------------------
+
+
+def status_alert_raise(*, nik_hashes: list[str], now: datetime.datetime | None = None) -> list[int]:
+    """For everyone among these people who is inside an office now: one status alert at that office's door.
+
+    The alert is its own scan action (not a check-in, so never counted as a denial). Idempotent: a visit that
+    already carries an alert (from this or an earlier run) gets no second one. Returns the new scan event ids.
+    """
+    now = now or timezone.now()
+    created: list[int] = []
+    open_visits = Visit.objects.filter(checked_out_at__isnull=True, person__nik_hash__in=nik_hashes).values_list(
+        "id", flat=True
+    )
+    for visit_id in list(open_visits):
+        with transaction.atomic():
+            # The row lock makes two concurrent runs agree on whether the alert exists.
+            visit = Visit.objects.select_for_update().filter(pk=visit_id, checked_out_at__isnull=True).first()
+            if visit is None or ScanEvent.objects.filter(visit_id=visit_id, alert=True).exists():
+                continue
+            event_id = row_insert(
+                ScanEvent,
+                values={
+                    "entrance_id": visit.entrance_in_id,
+                    "office_id": visit.office_id,
+                    "person_id": visit.person_id,
+                    "visit_id": visit.pk,
+                    "action": ScanAction.STATUS_ALERT,
+                    "outcome": Outcome.DENIED,
+                    "reason": Reason.ISOLATION,
+                    "colour": Colour.BLACK,
+                    "kind": visit.kind,
+                    "alert": True,
+                    "created_at": now,
+                },
+            )
+            transaction.on_commit(
+                partial(_after_commit, event_id=event_id, entrance_id=visit.entrance_in_id, alert=True)
+            )
+        created.append(event_id)
+    if created:
+        logger.warning("black status inside: %d alert(s) raised", len(created))
+    return created

@@ -27,6 +27,7 @@ from .services import (
     CheckinError,
     EntranceInactive,
     EntranceUnknown,
+    LiveCodeRefused,
     NotInside,
     device_forget,
     visit_checkin,
@@ -127,10 +128,10 @@ def _closed_page(request: HttpRequest, entrance: Entrance) -> HttpResponse:
     )
 
 
-def _live_refused_page(request: HttpRequest, check: LiveCheck) -> HttpResponse:
+def _live_refused_page(request: HttpRequest, reason: str) -> HttpResponse:
     # 410 tells an expired code (a photo, or a page left open) apart from one that never came from the screen.
-    code, title, text = live_code_refusal(check.reason)
-    return _message_page(request, title=title, text=text, status=410 if check.reason == "expired" else 403, reason=code)
+    code, title, text = live_code_refusal(reason)
+    return _message_page(request, title=title, text=text, status=410 if reason == "expired" else 403, reason=code)
 
 
 def _rate_limited_page(request: HttpRequest, error: RateLimited, entrance: Entrance | None) -> HttpResponse:
@@ -249,12 +250,13 @@ def entrance(request: HttpRequest, code: str) -> HttpResponse:
         return _closed_page(request, place)
     try:
         ratelimit_client(request)
+        if request.method == "POST":
+            # The check-in service checks the live code the form carries, like any other rule.
+            return _checkin(request, place, live_pass=request.POST.get("live", ""))
         live = _live_check(request, place)
         if live is not None and not live.ok:
-            return _live_refused_page(request, live)  # nothing is written
+            return _live_refused_page(request, live.reason)
         live_pass = live.pass_value if live is not None else ""
-        if request.method == "POST":
-            return _checkin(request, place, live_pass=live_pass)
     except RateLimited as error:
         return _rate_limited_page(request, error, place)
     token = _device_token(request)
@@ -268,11 +270,10 @@ def entrance(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _live_check(request: HttpRequest, place: Entrance) -> LiveCheck | None:
-    """None at a printed-poster entrance; at a live-QR one, the check of ?t= (the scan) or of the form's pass."""
+    """None at a printed-poster entrance; at a live-QR one, whether ?t= (what was scanned) may open the form."""
     if not place.live_qr:
         return None
-    value = request.POST.get("live") if request.method == "POST" else request.GET.get("t")
-    return live_proof_check(entrance=place, value=value, at=timezone.now())
+    return live_proof_check(entrance=place, value=request.GET.get("t"), at=timezone.now())
 
 
 def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> HttpResponse:
@@ -282,8 +283,7 @@ def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> H
     try:
         if token and not request.POST.get("nik"):
             ratelimit_device(token=token)
-            # The live code (if this entrance needs one) was checked above, before anything else.
-            result = visit_checkin(entrance_code=place.code, device_token=token, nonce=nonce, live_exempt=True)
+            result = visit_checkin(entrance_code=place.code, device_token=token, nonce=nonce, live=live_pass)
         else:
             form = CheckinForm(request.POST)
             if not form.is_valid():
@@ -298,13 +298,15 @@ def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> H
                 dependants=data["dependants"],
                 nonce=nonce,
                 remember_device=data["remember"],
-                live_exempt=True,
+                live=live_pass,
             )
     except ValidationError as error:
         if form is None:
             return _form_page(request, place, status=400, notice=" ".join(error.messages), live_pass=live_pass)
         form.add_service_errors(error)
         return _form_page(request, place, form=form, status=400, live_pass=live_pass)
+    except LiveCodeRefused as error:
+        return _live_refused_page(request, error.code.removeprefix("live_code_"))
     except CheckinError as error:
         if error.code == "device_unknown":
             response = _form_page(request, place, status=400, notice=str(error.message), live_pass=live_pass)

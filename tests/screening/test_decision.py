@@ -6,25 +6,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from screening.decision import (
-    CaseStatus,
-    Colour,
-    Decision,
-    EntranceState,
-    HealthSnapshot,
-    Outcome,
-    PersonKind,
-    Policy,
-    PublicOutcome,
-    Reason,
-    capacity_decision,
-    health_colour,
-    screening_decide,
-)
+from screening.decision import Decision, HealthSnapshot, Policy, health_colour, screening_decide
+from screening.vocabulary import CaseStatus, Colour, Outcome, PersonKind, PublicOutcome, Reason
 
 TODAY = date(2021, 9, 15)
 DEFAULT = Policy()
-OPEN = EntranceState()
 
 
 def decide(
@@ -32,10 +18,9 @@ def decide(
     *,
     kind: PersonKind = PersonKind.VISITOR,
     policy: Policy = DEFAULT,
-    entrance: EntranceState = OPEN,
     today: date = TODAY,
 ) -> Decision:
-    return screening_decide(snapshot=snapshot, kind=kind, policy=policy, entrance=entrance, today=today)
+    return screening_decide(snapshot=snapshot, kind=kind, policy=policy, today=today)
 
 
 def vaccinated(doses: int, **kwargs) -> HealthSnapshot:
@@ -144,21 +129,6 @@ def test_unknown_status_denied_when_policy_says_so():
     assert (decision.outcome, decision.reason) == (Outcome.DENIED, Reason.STATUS_UNKNOWN)
 
 
-def test_closed_entrance_denies_before_health_and_keeps_colour():
-    decision = decide(vaccinated(2), entrance=EntranceState(active=False))
-    assert (decision.outcome, decision.reason, decision.colour) == (
-        Outcome.DENIED,
-        Reason.ENTRANCE_CLOSED,
-        Colour.GREEN,
-    )
-
-
-def test_retired_code_denies_as_entrance_closed():
-    decision = decide(vaccinated(0), entrance=EntranceState(code_valid=False))
-    assert (decision.outcome, decision.reason, decision.colour) == (Outcome.DENIED, Reason.ENTRANCE_CLOSED, Colour.RED)
-    assert decision.public() == (PublicOutcome.DENIED, Reason.ENTRANCE_CLOSED)
-
-
 def test_alert_only_for_black():
     black = vaccinated(2, case_status=CaseStatus.POSITIVE, case_reported_on=TODAY)
     others = [
@@ -187,25 +157,3 @@ def test_public_view_of_non_health_results():
         decision = Decision(Outcome.DENIED, reason, Colour.GREEN)
         assert not decision.is_health_based
         assert decision.public() == (PublicOutcome.DENIED, reason)
-
-
-ADMIT = Decision(Outcome.ADMITTED, Reason.OK, Colour.GREEN)
-PENDING = Decision(Outcome.PENDING, Reason.PARTIALLY_VACCINATED, Colour.YELLOW)
-FULL = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, Colour.GREEN)
-
-
-@pytest.mark.parametrize(
-    ("decision", "kind", "policy", "inside", "expected"),
-    [
-        pytest.param(ADMIT, PersonKind.VISITOR, DEFAULT, 10, FULL, id="visitor-full-denied"),
-        pytest.param(ADMIT, PersonKind.VISITOR, DEFAULT, 12, FULL, id="visitor-over-full-denied"),
-        pytest.param(ADMIT, PersonKind.STAFF, DEFAULT, 10, ADMIT, id="staff-full-admitted"),
-        pytest.param(ADMIT, PersonKind.STAFF, Policy(deny_staff_when_full=True), 10, FULL, id="staff-full-deny-flag"),
-        pytest.param(ADMIT, PersonKind.VISITOR, DEFAULT, 9, ADMIT, id="visitor-below-capacity"),
-        pytest.param(ADMIT, PersonKind.STAFF, Policy(deny_staff_when_full=True), 9, ADMIT, id="staff-below-capacity"),
-        pytest.param(PENDING, PersonKind.VISITOR, DEFAULT, 10, PENDING, id="pending-passes-through"),
-    ],
-)
-def test_capacity_decision(decision, kind, policy, inside, expected):
-    result = capacity_decision(decision=decision, kind=kind, policy=policy, inside=inside, effective_capacity=10)
-    assert result == expected

@@ -14,13 +14,12 @@ from screening.sources import (
     CircuitOpen,
     HttpStatusSource,
     ItemInvalid,
-    RegistryStatusSource,
     SourceUnavailable,
     status_item_clean,
 )
 from tests.factories import EntranceFactory, HealthStatusFactory, PersonFactory, nik_make
 from tests.loopback import Reply
-from visitors.services import visit_checkin
+from visitors.services import visit_checkin, visit_checkout
 
 TODAY = datetime.date(2021, 8, 20)
 BOUND = 2.5  # seconds: the 1 s timeout plus a generous margin for a loaded CI machine
@@ -91,17 +90,6 @@ def test_an_item_that_is_not_an_object_is_refused():
 def test_empty_dates_and_case_status_mean_none():
     cleaned = status_item_clean({**item(1), "last_dose_on": "", "case_status": "", "isolated_until": None}, today=TODAY)
     assert (cleaned.last_dose_on, cleaned.case_status, cleaned.isolated_until) == (None, "none", None)
-
-
-# --- the registry source ----------------------------------------------------------------------------------------
-
-
-@pytest.mark.django_db
-def test_registry_source_answers_the_record_or_none():
-    status = HealthStatusFactory(nik=nik_make(7), name="Ni Wayan Sari", doses=3)
-    source = RegistryStatusSource()
-    assert source.status_fetch(nik_hash=status.nik_hash)["doses"] == 3
-    assert source.status_fetch(nik_hash="v1$" + "0" * 64) is None
 
 
 # --- the HTTP source against a real server ----------------------------------------------------------------------
@@ -230,16 +218,19 @@ def test_registry_mode_never_asks_the_upstream(settings, loopback_server):
 
 @pytest.mark.django_db
 def test_remembered_device_asks_the_upstream_with_the_decrypted_nik(upstream):
-    entrance = EntranceFactory()
-    upstream.answers[nik_make(19)] = Reply(404)
-    first = visit_checkin(entrance_code=entrance.code, nik=nik_make(19), name="I Made Wirawan", remember_device=True)
-    assert first.device_token
     from django.core.cache import cache
 
-    cache.clear()  # forget the "unknown" marker: the registry now has the person
+    entrance = EntranceFactory()
     upstream.answers[nik_make(19)] = Reply(200, item(19))
+    first = visit_checkin(entrance_code=entrance.code, nik=nik_make(19), name="I Made Wirawan", remember_device=True)
+    assert (first.outcome, bool(first.device_token)) == ("admitted", True)
+    visit_checkout(entrance_code=entrance.code, device_token=first.device_token)
+    # The registry and the cache forget the status: only the upstream can answer, and only with the NIK.
+    HealthStatus.objects.all().delete()
+    cache.clear()
     again = visit_checkin(entrance_code=entrance.code, device_token=first.device_token)
     assert again.outcome == "admitted"
+    assert len(upstream.received) == 2
     assert upstream.received[-1].json()["nik"] == nik_make(19)
 
 

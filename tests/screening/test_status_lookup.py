@@ -9,7 +9,9 @@ import pytest
 from django.core.cache import cache
 
 from denpasar_checkin.nik import nik_hash
-from screening.selectors import screening_context_and_status, status_cache_key
+from screening.models import HealthStatus
+from screening.selectors import status_cache_key
+from screening.services import status_lookup
 from tests.celery_worker import broker_at, eager_tasks
 from tests.factories import EntranceFactory, HealthStatusFactory, nik_make
 from tests.loopback import Reply
@@ -36,10 +38,10 @@ def record(name: str, doses: int) -> dict:
 def test_cache_comes_first(django_assert_num_queries):
     digest = nik_hash(nik_make(1))
     HealthStatusFactory(nik=nik_make(1), name="I Made", doses=0)
-    screening_context_and_status(nik_hash=None, name="", today=TODAY)  # warms policy and level
+    status_lookup(nik_hash=None, name="", today=TODAY)  # warms policy and level
     cache.set(status_cache_key(digest), record("I Made", 2), 60)
     with django_assert_num_queries(0):
-        _context, snapshot = screening_context_and_status(nik_hash=digest, name="I Made", today=TODAY)
+        _context, snapshot = status_lookup(nik_hash=digest, name="I Made", today=TODAY)
     assert snapshot.found and snapshot.doses == 2
 
 
@@ -47,7 +49,7 @@ def test_cache_comes_first(django_assert_num_queries):
 def test_registry_on_a_cache_miss_and_then_cached():
     digest = nik_hash(nik_make(2))
     HealthStatusFactory(nik=nik_make(2), name="Ni Luh", doses=3)
-    _context, snapshot = screening_context_and_status(nik_hash=digest, name="Ni Luh", today=TODAY)
+    _context, snapshot = status_lookup(nik_hash=digest, name="Ni Luh", today=TODAY)
     assert snapshot.doses == 3
     assert cache.get(status_cache_key(digest))["doses"] == 3
 
@@ -55,7 +57,7 @@ def test_registry_on_a_cache_miss_and_then_cached():
 @pytest.mark.django_db
 def test_unknown_person_is_cached_as_missing_briefly():
     digest = nik_hash(nik_make(3))
-    _context, snapshot = screening_context_and_status(nik_hash=digest, name="X", today=TODAY)
+    _context, snapshot = status_lookup(nik_hash=digest, name="X", today=TODAY)
     assert not snapshot.found
     assert cache.get(status_cache_key(digest)) == {"missing": True}
 
@@ -64,7 +66,7 @@ def test_unknown_person_is_cached_as_missing_briefly():
 def test_the_signature_without_nik_still_works_in_http_mode(settings, loopback_server):
     settings.STATUS_SOURCE = "http"
     settings.STATUS_SOURCE_URL = loopback_server.url
-    _context, snapshot = screening_context_and_status(nik_hash=nik_hash(nik_make(4)), name="X", today=TODAY)
+    _context, snapshot = status_lookup(nik_hash=nik_hash(nik_make(4)), name="X", today=TODAY)
     assert not snapshot.found
     assert loopback_server.received == []  # without the NIK the upstream cannot be asked
 
@@ -75,11 +77,9 @@ def test_source_after_registry_and_its_answer_is_cached_and_kept(settings, loopb
     settings.STATUS_SOURCE_URL = loopback_server.url
     loopback_server.responder = lambda received: Reply(200, {"nik": nik_make(5), "name": "Ni Kadek", "doses": 2})
     digest = nik_hash(nik_make(5))
-    _context, snapshot = screening_context_and_status(nik_hash=digest, name="Ni Kadek", today=TODAY, nik=nik_make(5))
+    _context, snapshot = status_lookup(nik_hash=digest, name="Ni Kadek", today=TODAY, nik=nik_make(5))
     assert snapshot.found and snapshot.doses == 2
     assert cache.get(status_cache_key(digest))["doses"] == 2
-    from screening.models import HealthStatus
-
     assert HealthStatus.objects.get(nik_hash=digest).source == "http"
 
 
@@ -91,7 +91,7 @@ def test_source_failure_with_nothing_cached_is_unknown_never_an_error(settings, 
     loopback_server.responder = lambda received: Reply(200, b"", delay=2)
     digest = nik_hash(nik_make(6))
     started = time.monotonic()
-    _context, snapshot = screening_context_and_status(nik_hash=digest, name="X", today=TODAY, nik=nik_make(6))
+    _context, snapshot = status_lookup(nik_hash=digest, name="X", today=TODAY, nik=nik_make(6))
     assert time.monotonic() - started < 1.5
     assert not snapshot.found
     assert cache.get(status_cache_key(digest)) is None  # not cached: the next scan asks again

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import os
+import subprocess
+import sys
 
 import pytest
 from django.core import mail
@@ -13,11 +16,16 @@ from rest_framework.test import APIClient
 
 from denpasar_checkin.celery import app
 from denpasar_checkin.nik import nik_hash
-from screening.importing import health_statuses_refresh, health_statuses_upsert, status_refresh_batches
+from screening import tasks
+from screening.importing import (
+    HEALTH_STATUSES_CHANGED_TASK,
+    health_statuses_refresh,
+    health_statuses_upsert,
+    status_refresh_batches,
+)
 from screening.models import HealthStatus
 from screening.selectors import status_cache_key
 from screening.services import health_status_changes_apply
-from screening.tasks import health_statuses_refresh as refresh_task
 from tests.celery_worker import queue_bodies, queue_length, wait_for, worker_running
 from tests.factories import (
     EntranceFactory,
@@ -52,6 +60,34 @@ def test_beat_schedule_is_in_one_place_and_names_registered_tasks():
         assert entry["options"]["expires"] > 0
     for name in ("health_statuses_refresh", "health_statuses_refresh_batch", "health_statuses_changed"):
         assert app.tasks[f"screening.tasks.{name}"].acks_late
+
+
+def test_pushed_updates_queue_the_changed_task_by_its_registered_name():
+    assert tasks.health_statuses_changed.name == HEALTH_STATUSES_CHANGED_TASK
+
+
+def test_a_task_is_found_by_name_in_a_process_that_never_imported_its_module():
+    """A web process queues health_statuses_changed by name; nothing there has imported screening.tasks yet."""
+    code = (
+        "import sys, django; django.setup()\n"
+        "assert 'screening.tasks' not in sys.modules\n"
+        "from denpasar_checkin.celery import task_registered\n"
+        f"print(task_registered({HEALTH_STATUSES_CHANGED_TASK!r}).name)\n"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "denpasar_checkin.settings"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == HEALTH_STATUSES_CHANGED_TASK
+
+
+@pytest.mark.django_db
+def test_a_pushed_update_runs_the_changed_task_after_commit(celery_eager, django_capture_on_commit_callbacks):
+    entrance = EntranceFactory()
+    HealthStatusFactory(nik=nik_make(1), name="I Made", doses=2)
+    inside = visit_checkin(entrance_code=entrance.code, nik=nik_make(1), name="I Made")
+    with django_capture_on_commit_callbacks(execute=True):
+        health_statuses_upsert(items=[black(1, "I Made")], source="api")
+    assert ScanEvent.objects.filter(alert=True, visit_id=inside.visit_id).count() == 1
 
 
 # --- services, run inline ---------------------------------------------------------------------------------------
@@ -168,7 +204,7 @@ def test_refresh_through_a_real_worker_warms_the_cache():
     HealthStatusFactory(nik=nik_make(2), name="Tamu Dua", doses=2)
     visit_checkin(entrance_code=EntranceFactory().code, nik=nik_make(2), name="Tamu Dua")
     cache.clear()
-    refresh_task.delay()
+    tasks.health_statuses_refresh.delay()
     wait_for(lambda: cache.get(status_cache_key(staff.nik_hash)) and cache.get(status_cache_key(nik_hash(nik_make(2)))))
     assert cache.get(status_cache_key(staff.nik_hash))["doses"] == 3
 
@@ -180,7 +216,7 @@ def test_refresh_through_a_real_worker_warms_the_cache():
 def test_refresh_through_a_real_worker_asks_the_http_source(upstream):
     person = PersonFactory(nik=nik_make(5), name="I Wayan", last_seen_at=timezone.now())
     upstream.answers[nik_make(5)] = Reply(200, {"nik": nik_make(5), "name": "I Wayan", "doses": 2})
-    refresh_task.delay()
+    tasks.health_statuses_refresh.delay()
     row = wait_for(lambda: HealthStatus.objects.filter(nik_hash=person.nik_hash).first())
     assert row.source == "http" and row.doses == 2
     assert upstream.received[0].path == "/status"

@@ -263,7 +263,7 @@ def test_door_screen_links_to_the_kiosk_only_for_live_entrances(client, entrance
 
 
 def test_officer_manual_checkin_at_a_live_entrance_needs_no_code(entrance, green):
-    from visitors.officer import visit_officer_checkin
+    from door.services import visit_officer_checkin
 
     officer = UserFactory(roles=["Petugas"], offices=[entrance.office])
     result = visit_officer_checkin(entrance_id=entrance.pk, nik=nik_make(1), name=NAME, officer=officer)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from denpasar_checkin.nik import nik_hash, nik_validate
 from offices.models import Entrance, Office, OfficeOccupancy, OfficerAssignment, Staff
 from offices.roles import ROLE_OFFICER, ROLE_SATGAS
-from screening.models import CaseStatus, HealthStatus
+from screening.models import HealthStatus
+from screening.vocabulary import CaseStatus
 from tests.factories import OfficeFactory
 from visitors.demo import DEMO_DATA, demo_is_needed, demo_seed
 

@@ -1,0 +1,99 @@
+"""REST API for contact tracing: POST /api/v1/exposures/ (Satgas only; a POST so the NIK stays out of URLs)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.decorators import api_view, parser_classes, permission_classes
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from denpasar_checkin.nik import nik_validate
+from offices.access import user_may_trace
+from visitors.api import BoundedJSONParser
+from visitors.serializers import ErrorSerializer
+
+from .services import ExposurePersonNotFound, ExposureSinceRequired, exposure_report_by_nik
+
+
+class ExposureRequestSerializer(serializers.Serializer):
+    nik = serializers.CharField(max_length=32, help_text="The positive person's NIK (16 digits).")
+    name = serializers.CharField(max_length=200, help_text="Their name; case, spacing and punctuation do not matter.")
+    since = serializers.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        help_text="First day of the window (YYYY-MM-DD). Default: two days before the registry's positive test date.",
+    )
+
+    def validate_nik(self, value: str) -> str:
+        try:
+            return nik_validate(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
+
+    def validate_since(self, value):
+        if value > timezone.localdate():
+            raise serializers.ValidationError(_("The start date cannot be in the future."))
+        return value
+
+
+class ExposureContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    nik_masked = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+    office = serializers.CharField()
+    overlap_minutes = serializers.IntegerField(help_text="Whole minutes, rounded down; 0 for visits that only touched.")
+    first_overlap_at = serializers.DateTimeField()
+
+
+@extend_schema(
+    operation_id="exposures_create",
+    summary="People whose visits overlapped a positive person's",
+    description=(
+        "Satgas only. Everyone whose visit overlapped one of the given person's visits at the same office from "
+        "`since` until now; any overlap counts, including visits that only touched (0 minutes). One item per "
+        "contact and office, first contact first. Every call is written to the audit log."
+    ),
+    request=ExposureRequestSerializer,
+    responses={
+        200: ExposureContactSerializer(many=True),
+        400: OpenApiResponse(OpenApiTypes.OBJECT, description='Bad input: {"field": ["message", ...]}.'),
+        403: ErrorSerializer,
+        404: OpenApiResponse(ErrorSerializer, description="No check-in records for this NIK and name."),
+    },
+    tags=["contact tracing"],
+)
+@api_view(["POST"])
+@permission_classes([IsAuthenticated])
+@parser_classes([BoundedJSONParser])
+def exposures_create(request: Request) -> Response:
+    if not user_may_trace(request.user):
+        raise exceptions.PermissionDenied(_("Only the health task force (Satgas) may run exposure reports."))
+    serializer = ExposureRequestSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    data = serializer.validated_data
+    try:
+        report = exposure_report_by_nik(
+            actor=request.user,
+            nik=data["nik"],
+            name=data["name"],
+            since=data.get("since"),
+            now=timezone.now(),
+            channel="api",
+        )
+    except ExposurePersonNotFound:
+        return Response(
+            {"detail": str(_("No check-in records for a person with this NIK and name.")), "code": "person_not_found"},
+            status=404,
+        )
+    except ExposureSinceRequired:
+        return Response(
+            {"since": [str(_("The registry has no positive test date for this person: give a start date."))]},
+            status=400,
+        )
+    return Response(ExposureContactSerializer(report.contacts, many=True).data)

@@ -1,0 +1,42 @@
+"""Fixtures of the door console's tests: an entrance with room for ten, its officer, and phones that scan there."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import EntranceFactory, HealthStatusFactory, UserFactory, nik_make
+from visitors.services import CheckinResult, visit_checkin
+
+
+@pytest.fixture
+def entrance():
+    return EntranceFactory(office__name="Dinas Kesehatan", office__capacity=10, name="Pintu Utama")
+
+
+@pytest.fixture
+def officer(entrance):
+    return UserFactory(roles=["Petugas"], offices=[entrance.office])
+
+
+@pytest.fixture
+def client_in(client, officer):
+    client.force_login(officer)
+    return client
+
+
+@pytest.fixture
+def scan():
+    """A phone's check-in: `scan(entrance, n, doses=1)` is person n with one dose (pending at the door)."""
+
+    def scan(entrance, n: int, *, doses: int = 2, name: str = "Made Wirawan") -> CheckinResult:
+        HealthStatusFactory(nik=nik_make(n), name=name, doses=doses)
+        return visit_checkin(entrance_code=entrance.code, nik=nik_make(n), name=name)
+
+    return scan
+
+
+@pytest.fixture
+def short_streams(settings):
+    """Streams that end right after their first read, so a test can read the whole body."""
+    settings.DOOR_STREAM_MAX_SECONDS = 0
+    settings.DOOR_STREAM_HEARTBEAT_SECONDS = 15
