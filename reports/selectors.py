@@ -9,6 +9,7 @@ Both PostgreSQL and SQLite run the same statements; `_Dialect` holds the three e
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -248,13 +249,21 @@ def exposure_contacts(
     later (office, checked_out_at >= start) and people still inside (the partial open-visit index). The work grows
     with the visits at those offices since the window began, never with the whole table.
     """
-    until = now if until is None else until
-    d = _dialect()
-    visit = Visit._meta.db_table
-    person = Person._meta.db_table
-    office = Office._meta.db_table
+    params = {
+        "person": person_id,
+        "since": _db_datetime(since),
+        "until": _db_datetime(now if until is None else until),
+        "now": _db_datetime(now),
+    }
+    return [_exposure_contact(row) for row in _fetchall(_exposure_sql(_dialect()), params)]
+
+
+@functools.cache
+def _exposure_sql(d: _Dialect) -> str:
+    """The overlap query of exposure_contacts (see there for its shape and the indexes each branch uses)."""
+    visit, person, office = Visit._meta.db_table, Person._meta.db_table, Office._meta.db_table
     # Only table names and the dialect's fixed SQL are formatted in; every value is a bound parameter.
-    sql = f"""
+    return f"""
         WITH source AS (
             SELECT a.office_id,
                    {d.greatest}(a.checked_in_at, %(since)s) AS s,
@@ -297,26 +306,20 @@ def exposure_contacts(
         JOIN {office} o ON o.id = c.office_id
         ORDER BY c.first_at, p.name, p.id
     """  # noqa: S608
-    params = {
-        "person": person_id,
-        "since": _db_datetime(since),
-        "until": _db_datetime(until),
-        "now": _db_datetime(now),
-    }
-    return [
-        ExposureContact(
-            person_id=row[0],
-            name=row[1],
-            nik_masked=row[2],
-            phone=row[3],
-            office_id=row[4],
-            office=row[5],
-            overlap_seconds=round(float(row[6])),
-            first_overlap_at=_from_db_datetime(row[7]),
-            last_overlap_at=_from_db_datetime(row[8]),
-        )
-        for row in _fetchall(sql, params)
-    ]
+
+
+def _exposure_contact(row: tuple) -> ExposureContact:
+    return ExposureContact(
+        person_id=row[0],
+        name=row[1],
+        nik_masked=row[2],
+        phone=row[3],
+        office_id=row[4],
+        office=row[5],
+        overlap_seconds=round(float(row[6])),
+        first_overlap_at=_from_db_datetime(row[7]),
+        last_overlap_at=_from_db_datetime(row[8]),
+    )
 
 
 # --- occupancy over time --------------------------------------------------------------------------------------
@@ -369,11 +372,29 @@ def occupancy_series(
         return {key: OccupancySeries(rng.bucket_minutes, []) for key in keys}
 
     d = _dialect()
-    visit = Visit._meta.db_table
     offices_sql, params = _in_list("office", office_ids)
     group = "v.office_id" if per_office else "0"
     params |= {"start": _db_datetime(rng.start), "end": _db_datetime(stop)}
+    initial_sql, sweep_sql = _occupancy_sql(d, offices_sql=offices_sql, group=group, size=size)
+    initial = {key: 0 for key in keys}
+    initial.update({grp: count for grp, count in _fetchall(initial_sql, params)})
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in d.sweep_settings:
+            cursor.execute(statement)
+        cursor.execute(sweep_sql, params)
+        sweep_rows = cursor.fetchall()
+    by_group: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+    for grp, bucket, max_level, net in sweep_rows:
+        by_group[grp].append((_bucket_index(bucket, start=rng.start, size=size), int(max_level), int(net)))
+    return {
+        key: _occupancy_points(rows=by_group.get(key, []), initial=initial[key], rng=rng, buckets=buckets, size=size)
+        for key in keys
+    }
 
+
+def _occupancy_sql(d: _Dialect, *, offices_sql: str, group: str, size: int) -> tuple[str, str]:
+    """(people inside when the range starts, the sweep of arrivals and departures bucketed) for occupancy_series."""
+    visit = Visit._meta.db_table
     # Only table names, fixed SQL and generated placeholder names are formatted in; values are bound parameters.
     initial_sql = f"""
         SELECT {group}, COUNT(*) FROM {visit} v
@@ -400,32 +421,25 @@ def occupancy_series(
         GROUP BY grp, bucket
         ORDER BY grp, bucket
     """  # noqa: S608
-    initial = {key: 0 for key in keys}
-    initial.update({grp: count for grp, count in _fetchall(initial_sql, params)})
-    with transaction.atomic(), connection.cursor() as cursor:
-        for statement in d.sweep_settings:
-            cursor.execute(statement)
-        cursor.execute(sweep_sql, params)
-        sweep_rows = cursor.fetchall()
-    by_group: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    for grp, bucket, max_level, net in sweep_rows:
-        by_group[grp].append((_bucket_index(bucket, start=rng.start, size=size), int(max_level), int(net)))
+    return initial_sql, sweep_sql
 
-    result = {}
-    for key in keys:
-        rows = {bucket: (max_level, net) for bucket, max_level, net in by_group.get(key, [])}
-        level = initial[key]
-        points = []
-        for bucket in range(buckets):
-            peak = level
-            if bucket in rows:
-                max_level, net = rows[bucket]
-                # The running sum starts at 0 for the range; the people already inside sit under it.
-                peak = max(level, initial[key] + max_level)
-                level += net
-            points.append(OccupancyPoint(at=rng.start + datetime.timedelta(seconds=bucket * size), peak=peak))
-        result[key] = OccupancySeries(rng.bucket_minutes, points)
-    return result
+
+def _occupancy_points(
+    *, rows: list[tuple[int, int, int]], initial: int, rng: DateRange, buckets: int, size: int
+) -> OccupancySeries:
+    """Each bucket's peak from its (bucket, running maximum, net change) rows and the level the range began with."""
+    by_bucket = {bucket: (max_level, net) for bucket, max_level, net in rows}
+    level = initial
+    points = []
+    for bucket in range(buckets):
+        peak = level
+        if bucket in by_bucket:
+            max_level, net = by_bucket[bucket]
+            # The running sum starts at 0 for the range; the people already inside sit under it.
+            peak = max(level, initial + max_level)
+            level += net
+        points.append(OccupancyPoint(at=rng.start + datetime.timedelta(seconds=bucket * size), peak=peak))
+    return OccupancySeries(rng.bucket_minutes, points)
 
 
 # --- capacity -------------------------------------------------------------------------------------------------
