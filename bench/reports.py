@@ -20,7 +20,12 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import CursorWrapper
+
+    from offices.models import Office
 
 DB_NAME = "checkin_bench_reports"
 TARGET_MS = 200.0
@@ -136,16 +141,18 @@ def _plain_indexes(cursor, tables: list[str]) -> list[tuple[str, str]]:
     return cursor.fetchall()
 
 
-def load(*, seed: int, now: datetime.datetime) -> dict[str, Any]:
-    """Offices, entrances, people, staff rosters, 1M visits and their scan events; returns what the timings need."""
-    from django.db import connection
+def _nik_of(n: int) -> str:
+    return f"5171{n:012d}"
 
-    from denpasar_checkin.nik import nik_mask
-    from offices.models import Entrance, Office, OfficeOccupancy, Staff
-    from visitors.models import Person, ScanEvent, Visit
 
-    rng = random.Random(seed)
-    started = time.perf_counter()
+def _digest_of(n: int) -> str:
+    return "v1$" + hashlib.sha256(_nik_of(n).encode()).hexdigest()
+
+
+def _offices_load(*, rng: random.Random) -> tuple[list[Office], dict[int, list[int]]]:
+    """Offices with their occupancy rows and entrances; returns the offices and each office's entrance ids."""
+    from offices.models import Entrance, Office, OfficeOccupancy
+
     offices = Office.objects.bulk_create(
         Office(
             name=f"Kantor Bench {n:02d} Kota Denpasar",
@@ -161,106 +168,140 @@ def load(*, seed: int, now: datetime.datetime) -> dict[str, Any]:
     entrances_of: dict[int, list[int]] = {}
     for entrance in entrances:
         entrances_of.setdefault(entrance.office_id, []).append(entrance.pk)
-    office_ids = [office.pk for office in offices]
+    return offices, entrances_of
 
-    def nik_of(n: int) -> str:
-        return f"5171{n:012d}"
 
-    def digest_of(n: int) -> str:
-        return "v1$" + hashlib.sha256(nik_of(n).encode()).hexdigest()
+def _staff_load(*, office_ids: list[int]) -> dict[int, int]:
+    """The first OFFICES x STAFF_PER_OFFICE people are the rosters, STAFF_PER_OFFICE per office; person -> office."""
+    from denpasar_checkin.nik import nik_mask
+    from offices.models import Staff
 
-    # The first OFFICES x STAFF_PER_OFFICE people are the rosters, STAFF_PER_OFFICE per office.
     staff_office = {n: office_ids[n // STAFF_PER_OFFICE] for n in range(OFFICES * STAFF_PER_OFFICE)}
     Staff.objects.bulk_create(
         Staff(
             office_id=office_id,
             name=f"Pegawai {n}",
             nip=f"{198001012005011000 + n:018d}",
-            nik_hash=digest_of(n),
-            nik_masked=nik_mask(nik_of(n)),
+            nik_hash=_digest_of(n),
+            nik_masked=nik_mask(_nik_of(n)),
         )
         for n, office_id in staff_office.items()
     )
+    return staff_office
 
+
+def _indexes_drop(cursor: CursorWrapper, *, tables: list[str]) -> list[tuple[str, str]]:
+    """Drop the plain indexes of the tables so COPY need not maintain them; returns them for the rebuild."""
+    indexes = _plain_indexes(cursor.cursor, tables)
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return indexes
+
+
+def _people_copy(cursor: Any, *, now: datetime.datetime) -> None:
+    from denpasar_checkin.nik import nik_mask
+    from visitors.models import Person
+
+    columns, extra = _model_columns(
+        Person, ["id", "nik_hash", "nik_encrypted", "nik_masked", "name", "phone", "created_at"]
+    )
+    created = _ts(now - datetime.timedelta(days=DAYS + 1))
+    rows = (
+        (n + 1, _digest_of(n), "bench", nik_mask(_nik_of(n)), f"Warga {n}", f"0812{n:08d}", created) + extra
+        for n in range(PEOPLE)
+    )
+    _copy(cursor, Person._meta.db_table, columns, rows)
+
+
+def _visits_copy(cursor: Any, *, visits: list[tuple], scans: list[tuple]) -> tuple[int, int]:
+    """COPY the generated visits and scan events; returns how many of each."""
+    from visitors.models import ScanEvent, Visit
+
+    visit_columns, visit_extra = _model_columns(
+        Visit,
+        [
+            "id",
+            "person_id",
+            "office_id",
+            "entrance_in_id",
+            "entrance_out_id",
+            "kind",
+            "checked_in_at",
+            "checked_out_at",
+            "closed_by",
+        ],
+    )
+    scan_columns, scan_extra = _model_columns(
+        ScanEvent,
+        [
+            "id",
+            "entrance_id",
+            "office_id",
+            "person_id",
+            "visit_id",
+            "action",
+            "outcome",
+            "reason",
+            "colour",
+            "kind",
+            "created_at",
+            "resolved_at",
+            "resolution",
+        ],
+    )
+    visit_rows = [row + visit_extra for row in visits]
+    scan_rows = [row + scan_extra for row in scans]
+    loaded_visits = _copy(cursor, Visit._meta.db_table, visit_columns, iter(visit_rows))
+    loaded_scans = _copy(cursor, ScanEvent._meta.db_table, scan_columns, iter(scan_rows))
+    return loaded_visits, loaded_scans
+
+
+def _sequences_reset(cursor: CursorWrapper, *, tables: list[str]) -> None:
+    """Move each table's id sequence past the ids COPY wrote, so later inserts do not collide."""
+    for table in tables:
+        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+
+
+def _indexes_rebuild(cursor: CursorWrapper, *, indexes: list[tuple[str, str]]) -> None:
+    for _name, definition in indexes:
+        cursor.execute(definition)
+
+
+def _database_settle(cursor: CursorWrapper) -> None:
+    """Leave the database as a long-running one would be before the timed queries."""
+    # VACUUM as autovacuum would have by now: it sets the visibility map that index-only scans rely on.
+    cursor.execute("VACUUM ANALYZE")
+    # Flush the load's dirty pages now, so the checkpointer does not compete with the timed queries.
+    cursor.execute("CHECKPOINT")
+
+
+def load(*, seed: int, now: datetime.datetime) -> dict[str, Any]:
+    """Offices, entrances, people, staff rosters, 1M visits and their scan events; returns what the timings need."""
+    from django.db import connection
+
+    from visitors.models import Person, ScanEvent, Visit
+
+    rng = random.Random(seed)
+    started = time.perf_counter()
+    offices, entrances_of = _offices_load(rng=rng)
+    office_ids = [office.pk for office in offices]
+    staff_office = _staff_load(office_ids=office_ids)
+    tables = [Person._meta.db_table, Visit._meta.db_table, ScanEvent._meta.db_table]
     with connection.cursor() as cursor:
-        tables = [Person._meta.db_table, Visit._meta.db_table, ScanEvent._meta.db_table]
-        indexes = _plain_indexes(cursor.cursor, tables)
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
+        indexes = _indexes_drop(cursor, tables=tables)
         # Foreign keys are triggers: off for the bulk load only (ids are generated consistent).
         cursor.execute("SET session_replication_role = replica")
-
-        person_columns, person_extra = _model_columns(
-            Person, ["id", "nik_hash", "nik_encrypted", "nik_masked", "name", "phone", "created_at"]
-        )
-        created = _ts(now - datetime.timedelta(days=DAYS + 1))
-        _copy(
-            cursor.cursor,
-            Person._meta.db_table,
-            person_columns,
-            (
-                (n + 1, digest_of(n), "bench", nik_mask(nik_of(n)), f"Warga {n}", f"0812{n:08d}", created)
-                + person_extra
-                for n in range(PEOPLE)
-            ),
-        )
-
-        visit_columns, visit_extra = _model_columns(
-            Visit,
-            [
-                "id",
-                "person_id",
-                "office_id",
-                "entrance_in_id",
-                "entrance_out_id",
-                "kind",
-                "checked_in_at",
-                "checked_out_at",
-                "closed_by",
-            ],
-        )
-        scan_columns, scan_extra = _model_columns(
-            ScanEvent,
-            [
-                "id",
-                "entrance_id",
-                "office_id",
-                "person_id",
-                "visit_id",
-                "action",
-                "outcome",
-                "reason",
-                "colour",
-                "kind",
-                "created_at",
-                "resolved_at",
-                "resolution",
-            ],
-        )
+        _people_copy(cursor.cursor, now=now)
         visits, scans = _visits_and_scans(
             rng=rng, now=now, office_ids=office_ids, entrances_of=entrances_of, staff_office=staff_office
         )
-        visit_rows = [row + visit_extra for row in visits]
-        scan_rows = [row + scan_extra for row in scans]
-        loaded_visits = _copy(cursor.cursor, Visit._meta.db_table, visit_columns, iter(visit_rows))
-        loaded_scans = _copy(cursor.cursor, ScanEvent._meta.db_table, scan_columns, iter(scan_rows))
+        loaded_visits, loaded_scans = _visits_copy(cursor.cursor, visits=visits, scans=scans)
         cursor.execute("SET session_replication_role = DEFAULT")
         log(f"copied {loaded_visits} visits and {loaded_scans} scan events in {time.perf_counter() - started:.1f} s")
-        for table, column in (
-            (Person._meta.db_table, "id"),
-            (Visit._meta.db_table, "id"),
-            (ScanEvent._meta.db_table, "id"),
-        ):
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), (SELECT MAX(id) FROM {table}))"
-            )
-        for _name, definition in indexes:
-            cursor.execute(definition)
+        _sequences_reset(cursor, tables=tables)
+        _indexes_rebuild(cursor, indexes=indexes)
         log(f"rebuilt {len(indexes)} indexes at {time.perf_counter() - started:.1f} s")
-        # VACUUM as autovacuum would have by now: it sets the visibility map that index-only scans rely on.
-        cursor.execute("VACUUM ANALYZE")
-        # Flush the load's dirty pages now, so the checkpointer does not compete with the timed queries.
-        cursor.execute("CHECKPOINT")
+        _database_settle(cursor)
     load_seconds = time.perf_counter() - started
     log(f"loaded and analyzed in {load_seconds:.1f} s")
     return {
@@ -275,23 +316,11 @@ def load(*, seed: int, now: datetime.datetime) -> dict[str, Any]:
     }
 
 
-def _visits_and_scans(
-    *,
-    rng: random.Random,
-    now: datetime.datetime,
-    office_ids: list[int],
-    entrances_of: dict[int, list[int]],
-    staff_office: dict[int, int],
-) -> tuple[list[tuple], list[tuple]]:
-    """Staff come on working days for the whole day; visitors come 07:00-17:00 for 5-120 minutes.
-
-    Rows get their ids in time order, as check-ins would insert them, so the heap is clustered by time as in
-    production. A person's own visits may overlap in this synthetic set, which only makes the exposure query work
-    harder; at most one visit per person stays open (the database enforces it).
-    """
-    today = now.astimezone(LOCAL).date()
-    first_day = today - datetime.timedelta(days=DAYS - 1)
-    drafts: list[tuple] = []  # (start, person, office, kind, minutes)
+def _staff_drafts(
+    *, rng: random.Random, now: datetime.datetime, first_day: datetime.date, staff_office: dict[int, int]
+) -> list[tuple]:
+    """Staff come on seven working days in ten, 07:30-08:30, and stay 7-8.5 hours."""
+    drafts: list[tuple] = []
     for offset in range(DAYS):
         day = first_day + datetime.timedelta(days=offset)
         if day.weekday() >= 5:
@@ -302,13 +331,26 @@ def _visits_and_scans(
                 start += datetime.timedelta(minutes=rng.uniform(0, 60))
                 if start < now:
                     drafts.append((start, person, office_id, "staff", rng.uniform(420, 510)))
+    return drafts
+
+
+def _visitor_drafts(
+    *,
+    rng: random.Random,
+    now: datetime.datetime,
+    first_day: datetime.date,
+    office_ids: list[int],
+    first_person: int,
+    count: int,
+) -> list[tuple]:
+    """`count` visits by people from `first_person` on (the non-staff), 07:00-17:00 for 5-120 minutes."""
     day_starts = [
         datetime.datetime.combine(first_day + datetime.timedelta(days=n), datetime.time(7, 0), tzinfo=LOCAL)
         for n in range(DAYS)
     ]
-    staff_count = len(staff_office)
-    while len(drafts) < VISITS:
-        person = rng.randrange(staff_count, PEOPLE)
+    drafts: list[tuple] = []
+    while len(drafts) < count:
+        person = rng.randrange(first_person, PEOPLE)
         # Some offices are much busier than others (the mayor's office, the civil registry): skew 30 % of visits.
         if rng.random() < 0.3:
             office_id = office_ids[min(int(rng.paretovariate(1.2)) - 1, len(office_ids) - 1)]
@@ -317,14 +359,40 @@ def _visits_and_scans(
         start = rng.choice(day_starts) + datetime.timedelta(minutes=rng.uniform(0, 600))
         if start < now:
             drafts.append((start, person, office_id, "visitor", rng.uniform(5, 120)))
-    drafts.sort(key=lambda draft: draft[0])
+    return drafts
 
+
+def _refused_event(
+    *, rng: random.Random, when: datetime.datetime, entrance: int, office_id: int, person_id: int, kind: str
+) -> tuple:
+    """A scan that did not let the person straight in: denied, or pending (answered nine times in ten)."""
+    if rng.random() < 0.5:
+        reasons = ["capacity_full", "not_vaccinated", "isolation", "status_unknown", "entrance_closed"]
+        return (when, entrance, office_id, person_id, None, "denied", rng.choice(reasons), "red", kind, None, "")
+    answered = rng.random() < 0.9
+    return (
+        when,
+        entrance,
+        office_id,
+        person_id,
+        None,
+        "pending",
+        "status_unknown",
+        "unknown",
+        kind,
+        _ts(when + datetime.timedelta(minutes=2)) if answered else None,
+        rng.choice(["approved", "denied"]) if answered else "",
+    )
+
+
+def _visits_and_events(
+    *, rng: random.Random, now: datetime.datetime, drafts: list[tuple], entrances_of: dict[int, list[int]]
+) -> tuple[list[tuple], list[tuple]]:
+    """Visit rows, with ids in draft order, and the scan events that led to them (unordered, unnumbered)."""
     visits: list[tuple] = []
-    events: list[
-        tuple
-    ] = []  # (created_at, entrance, office, person, visit, outcome, reason, colour, kind, resolved_at, resolution)
+    # (created_at, entrance, office, person, visit, outcome, reason, colour, kind, resolved_at, resolution)
+    events: list[tuple] = []
     open_people: set[int] = set()
-    reasons = ["capacity_full", "not_vaccinated", "isolation", "status_unknown", "entrance_closed"]
     for visit_id, (start, person, office_id, kind, minutes) in enumerate(drafts, start=1):
         entrance = rng.choice(entrances_of[office_id])
         end = start + datetime.timedelta(minutes=minutes)
@@ -336,32 +404,21 @@ def _visits_and_scans(
             end = min(end, now)
             visits.append((visit_id, person + 1, office_id, entrance, out, kind, _ts(start), _ts(end), "person"))
         events.append((start, entrance, office_id, person + 1, visit_id, "admitted", "ok", "green", kind, None, ""))
-        # About one visitor in ten first got a scan that did not let them straight in: denied, or pending.
+        # About one visitor in ten first got a scan that did not let them straight in.
         if kind == "visitor" and rng.random() < 0.1:
             when = start - datetime.timedelta(minutes=1)
-            if rng.random() < 0.5:
-                events.append(
-                    (when, entrance, office_id, person + 1, None, "denied", rng.choice(reasons), "red", kind, None, "")
+            events.append(
+                _refused_event(
+                    rng=rng, when=when, entrance=entrance, office_id=office_id, person_id=person + 1, kind=kind
                 )
-            else:
-                answered = rng.random() < 0.9
-                events.append(
-                    (
-                        when,
-                        entrance,
-                        office_id,
-                        person + 1,
-                        None,
-                        "pending",
-                        "status_unknown",
-                        "unknown",
-                        kind,
-                        _ts(when + datetime.timedelta(minutes=2)) if answered else None,
-                        rng.choice(["approved", "denied"]) if answered else "",
-                    )
-                )
-    events.sort(key=lambda event: event[0])
-    scans = [
+            )
+    return visits, events
+
+
+def _scan_rows(events: list[tuple]) -> list[tuple]:
+    """Scan event rows in the table's column order, with ids in time order."""
+    events = sorted(events, key=lambda event: event[0])
+    return [
         (
             n,
             entrance,
@@ -391,7 +448,36 @@ def _visits_and_scans(
             resolution,
         ) in enumerate(events, start=1)
     ]
-    return visits, scans
+
+
+def _visits_and_scans(
+    *,
+    rng: random.Random,
+    now: datetime.datetime,
+    office_ids: list[int],
+    entrances_of: dict[int, list[int]],
+    staff_office: dict[int, int],
+) -> tuple[list[tuple], list[tuple]]:
+    """Staff come on working days for the whole day; visitors come 07:00-17:00 for 5-120 minutes.
+
+    Rows get their ids in time order, as check-ins would insert them, so the heap is clustered by time as in
+    production. A person's own visits may overlap in this synthetic set, which only makes the exposure query work
+    harder; at most one visit per person stays open (the database enforces it).
+    """
+    today = now.astimezone(LOCAL).date()
+    first_day = today - datetime.timedelta(days=DAYS - 1)
+    drafts = _staff_drafts(rng=rng, now=now, first_day=first_day, staff_office=staff_office)
+    drafts += _visitor_drafts(
+        rng=rng,
+        now=now,
+        first_day=first_day,
+        office_ids=office_ids,
+        first_person=len(staff_office),
+        count=VISITS - len(drafts),
+    )
+    drafts.sort(key=lambda draft: draft[0])
+    visits, events = _visits_and_events(rng=rng, now=now, drafts=drafts, entrances_of=entrances_of)
+    return visits, _scan_rows(events)
 
 
 # --- timing ---------------------------------------------------------------------------------------------------
@@ -472,48 +558,37 @@ def measure(name: str, work: Callable[[], object], *, runs: int) -> dict[str, An
     return result
 
 
-def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed: int) -> dict[str, Any]:
+def _busiest_office_id() -> int:
     from django.db import connection
 
-    from reports.selectors import (
-        DateRange,
-        city_dashboard,
-        exposure_contacts,
-        local_midnight,
-        occupancy_series,
-        office_dashboard,
-        scan_counts,
-        staff_attendance,
-        staff_compliance,
-        staff_compliance_weeks,
-        visit_counts,
-    )
-    from visitors.models import Visit
-
-    rng = random.Random(seed + 1)
-    today = now.astimezone(LOCAL).date()
-    yesterday = today - datetime.timedelta(days=1)
-    # The busiest office and a typical one; dashboards for "today" and for a full past working day.
     with connection.cursor() as cursor:
         cursor.execute("SELECT office_id FROM visitors_visit GROUP BY office_id ORDER BY COUNT(*) DESC LIMIT 1")
-        busiest = cursor.fetchone()[0]
-    offices = {office.pk: office for office in info["offices"]}
-    office = offices[busiest]
-    all_offices = info["offices"]
-    ids = info["office_ids"]
-    past_day = yesterday
-    while past_day.weekday() >= 5:
-        past_day -= datetime.timedelta(days=1)
-    day = DateRange.single(past_day)
-    today_range = DateRange.single(today)
-    week = DateRange(today - datetime.timedelta(days=6), today)
+        return cursor.fetchone()[0]
 
-    # Index cases: visitors with visits in the last five days, the default window's size.
-    since = local_midnight(today - datetime.timedelta(days=5))
+
+def _last_working_day_before(today: datetime.date) -> datetime.date:
+    day = today - datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= datetime.timedelta(days=1)
+    return day
+
+
+def _index_people(*, rng: random.Random, since: datetime.datetime) -> list[int]:
+    """Five index cases: visitors with visits since `since`."""
+    from visitors.models import Visit
+
     candidates = list(
         Visit.objects.filter(checked_in_at__gte=since, kind="visitor").values_list("person_id", flat=True)[:5000]
     )
-    index_people = rng.sample(sorted(set(candidates)), 5)
+    return rng.sample(sorted(set(candidates)), 5)
+
+
+def _exposure_timings(
+    *, index_people: list[int], since: datetime.datetime, now: datetime.datetime, runs: int
+) -> dict[str, Any]:
+    """The exposure query for each index case, then the median and worst over them."""
+    from reports.selectors import exposure_contacts
+    from visitors.models import Visit
 
     timings: dict[str, Any] = {}
     exposure_runs = []
@@ -529,20 +604,60 @@ def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed
         "max_ms": max(r["median_ms"] for r in exposure_runs),
         "contacts": [r["contacts"] for r in exposure_runs],
     }
+    return timings
 
-    cases: list[tuple[str, Callable[[], object]]] = [
-        ("office: check-ins/outs by entrance (day)", lambda: visit_counts(office_ids=[busiest], rng=day)),
-        ("office: denials + pending by entrance (day)", lambda: scan_counts(office_ids=[busiest], rng=day)),
-        ("office: occupancy 15-min series (day)", lambda: occupancy_series(office_ids=[busiest], rng=day, now=now)),
-        ("office: occupancy series (today)", lambda: occupancy_series(office_ids=[busiest], rng=today_range, now=now)),
-        ("office: staff compliance (day)", lambda: staff_compliance(office_ids=[busiest], rng=day, today=today)),
+
+def _office_cases(
+    *, office: Office, past_day: datetime.date, today: datetime.date, now: datetime.datetime
+) -> list[tuple[str, Callable[[], object]]]:
+    """One office's dashboard and compliance queries, for a full past working day, today and the last week."""
+    from reports.selectors import (
+        DateRange,
+        occupancy_series,
+        office_dashboard,
+        scan_counts,
+        staff_attendance,
+        staff_compliance,
+        staff_compliance_weeks,
+        visit_counts,
+    )
+
+    ids = [office.pk]
+    day = DateRange.single(past_day)
+    today_range = DateRange.single(today)
+    week = DateRange(today - datetime.timedelta(days=6), today)
+    return [
+        ("office: check-ins/outs by entrance (day)", lambda: visit_counts(office_ids=ids, rng=day)),
+        ("office: denials + pending by entrance (day)", lambda: scan_counts(office_ids=ids, rng=day)),
+        ("office: occupancy 15-min series (day)", lambda: occupancy_series(office_ids=ids, rng=day, now=now)),
+        ("office: occupancy series (today)", lambda: occupancy_series(office_ids=ids, rng=today_range, now=now)),
+        ("office: staff compliance (day)", lambda: staff_compliance(office_ids=ids, rng=day, today=today)),
         (
             "office: staff compliance 8 weeks",
-            lambda: staff_compliance_weeks(office_ids=[busiest], last_day=today, today=today),
+            lambda: staff_compliance_weeks(office_ids=ids, last_day=today, today=today),
         ),
-        ("office: who did not check in (day)", lambda: staff_attendance(office_id=busiest, day=past_day)),
+        ("office: who did not check in (day)", lambda: staff_attendance(office_id=office.pk, day=past_day)),
         ("office dashboard, whole page (day)", lambda: office_dashboard(office=office, rng=day, now=now)),
         ("office dashboard, whole page (7 days)", lambda: office_dashboard(office=office, rng=week, now=now)),
+    ]
+
+
+def _city_cases(
+    *, offices: list[Office], past_day: datetime.date, today: datetime.date, now: datetime.datetime
+) -> list[tuple[str, Callable[[], object]]]:
+    """The city-wide dashboard and compliance queries over every office, for a full past working day."""
+    from reports.selectors import (
+        DateRange,
+        city_dashboard,
+        occupancy_series,
+        scan_counts,
+        staff_compliance,
+        visit_counts,
+    )
+
+    ids = [office.pk for office in offices]
+    day = DateRange.single(past_day)
+    return [
         ("city: check-ins/outs (day)", lambda: visit_counts(office_ids=ids, rng=day)),
         ("city: denials + pending (day)", lambda: scan_counts(office_ids=ids, rng=day)),
         ("city: peaks per office (day)", lambda: occupancy_series(office_ids=ids, rng=day, now=now)),
@@ -551,14 +666,34 @@ def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed
             lambda: occupancy_series(office_ids=ids, rng=day, now=now, per_office=False),
         ),
         ("city: staff compliance (day)", lambda: staff_compliance(office_ids=ids, rng=day, today=today)),
-        ("city dashboard, whole page (day)", lambda: city_dashboard(offices=all_offices, rng=day, now=now)),
+        ("city dashboard, whole page (day)", lambda: city_dashboard(offices=offices, rng=day, now=now)),
     ]
+
+
+def run_timings(info: dict[str, Any], *, now: datetime.datetime, runs: int, seed: int) -> dict[str, Any]:
+    """Exposure for five index cases, then the busiest office's and the city's queries; name -> measurement."""
+    from reports.selectors import local_midnight
+
+    today = now.astimezone(LOCAL).date()
+    # The busiest office; dashboards for "today" and for a full past working day.
+    office = {office.pk: office for office in info["offices"]}[_busiest_office_id()]
+    past_day = _last_working_day_before(today)
+    # Index cases: visitors with visits in the last five days, the default window's size.
+    since = local_midnight(today - datetime.timedelta(days=5))
+    index_people = _index_people(rng=random.Random(seed + 1), since=since)
+
+    timings = _exposure_timings(index_people=index_people, since=since, now=now, runs=runs)
+    cases = _office_cases(office=office, past_day=past_day, today=today, now=now)
+    cases += _city_cases(offices=info["offices"], past_day=past_day, today=today, now=now)
     for name, work in cases:
         timings[name] = measure(name, work, runs=runs)
     return timings
 
 
-def main(argv: list[str] | None = None) -> int:
+# --- command --------------------------------------------------------------------------------------------------
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5432)
@@ -566,34 +701,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7, help="timed runs per query (the median is reported)")
     parser.add_argument("--seed", type=int, default=20210701)
     parser.add_argument("--keep", action="store_true", help="reuse a loaded database instead of rebuilding it")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    if not args.keep:
-        database_recreate(host=args.host, port=args.port, user=args.user)
-    django_setup(host=args.host, port=args.port, user=args.user)
-    from django.core.management import call_command
-    from django.db import connection
 
+def _loaded_info() -> tuple[dict[str, Any], datetime.datetime]:
+    """What `load` would return, read back from an already loaded database, and the time its data ends at."""
     from offices.models import Office
     from visitors.models import ScanEvent, Visit
 
-    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
-    if args.keep and Visit.objects.exists():
-        info = {
-            "offices": list(Office.objects.order_by("pk")),
-            "visits": Visit.objects.count(),
-            "scan_events": ScanEvent.objects.count(),
-            "load_seconds": None,
-        }
-        if RESULTS.exists():  # the load was timed by the run that built the database
-            info["load_seconds"] = json.loads(RESULTS.read_text(encoding="utf-8"))["data"].get("load_seconds")
-        info["office_ids"] = [o.pk for o in info["offices"]]
-        now = Visit.objects.order_by("-checked_in_at").values_list("checked_in_at", flat=True).first()
-    else:
-        call_command("migrate", verbosity=0)
-        info = load(seed=args.seed, now=now)
+    offices = list(Office.objects.order_by("pk"))
+    info = {
+        "offices": offices,
+        "office_ids": [office.pk for office in offices],
+        "visits": Visit.objects.count(),
+        "scan_events": ScanEvent.objects.count(),
+        "load_seconds": None,
+    }
+    if RESULTS.exists():  # the load was timed by the run that built the database
+        info["load_seconds"] = json.loads(RESULTS.read_text(encoding="utf-8"))["data"].get("load_seconds")
+    now = Visit.objects.order_by("-checked_in_at").values_list("checked_in_at", flat=True).first()
+    return info, now
 
-    timings = run_timings(info, now=now, runs=args.runs, seed=args.seed)
+
+def _seq_scans_on_big_tables(timings: dict[str, Any]) -> dict[str, list[str]]:
+    seq = {
+        name: [s for e in t.get("explain", []) for s in e["seq_scans"] if "visitors_" in s]
+        for name, t in timings.items()
+    }
+    return {name: scans for name, scans in seq.items() if scans}
+
+
+def _summary(*, info: dict[str, Any], timings: dict[str, Any], postgres: int) -> dict[str, Any]:
+    """The content of results/reports.json."""
     # The target is per query; a whole page (several queries) is reported beside it for context.
     pages = {name: t["median_ms"] for name, t in timings.items() if PAGE_MARK in name}
     slow = {
@@ -601,14 +740,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, t in timings.items()
         if PAGE_MARK not in name and t.get("median_ms", 0) >= TARGET_MS
     }
-    seq = {
-        name: [s for e in t.get("explain", []) for s in e["seq_scans"] if "visitors_" in s]
-        for name, t in timings.items()
-    }
-    seq = {name: scans for name, scans in seq.items() if scans}
-    result = {
+    return {
         "database": DB_NAME,
-        "postgres": connection.pg_version,
+        "postgres": postgres,
         "data": {
             "offices": len(info["offices"]),
             "people": PEOPLE,
@@ -621,14 +755,35 @@ def main(argv: list[str] | None = None) -> int:
         "all_queries_under_target": not slow,
         "slow": slow,
         "pages_ms": pages,
-        "seq_scans_on_big_tables": seq,
+        "seq_scans_on_big_tables": _seq_scans_on_big_tables(timings),
         "timings": timings,
     }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    if not args.keep:
+        database_recreate(host=args.host, port=args.port, user=args.user)
+    django_setup(host=args.host, port=args.port, user=args.user)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from visitors.models import Visit
+
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    if args.keep and Visit.objects.exists():
+        info, now = _loaded_info()
+    else:
+        call_command("migrate", verbosity=0)
+        info = load(seed=args.seed, now=now)
+
+    timings = run_timings(info, now=now, runs=args.runs, seed=args.seed)
+    result = _summary(info=info, timings=timings, postgres=connection.pg_version)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
     log(f"wrote {RESULTS}")
     print(json.dumps({name: t["median_ms"] for name, t in timings.items()}, indent=2))
-    return 0 if not slow else 1
+    return 0 if result["all_queries_under_target"] else 1
 
 
 if __name__ == "__main__":
