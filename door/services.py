@@ -32,6 +32,7 @@ from visitors.services import (
     NotInside,
     arrival_for_approval,
     checkin_result_from_event,
+    scan_case_lock,
     visit_admit,
     visit_checkin,
     visit_checkout,
@@ -120,13 +121,7 @@ def scan_deny(*, scan_event_id: int, officer: AbstractBaseUser, reason_note: str
     if event.outcome != Outcome.PENDING:
         raise CaseClosed("not_pending", _("Only a pending scan can be denied."))
     with transaction.atomic():
-        locked = (
-            ScanEvent.objects.select_for_update()
-            .filter(pk=event.pk, outcome=Outcome.PENDING, resolved_at__isnull=True)
-            .exists()
-        )
-        if not locked:
-            raise CaseClosed("case_closed", _("Another officer has already answered this case."))
+        scan_case_lock(event.pk)
         answer = ScanEvent.objects.create(
             entrance_id=event.entrance_id,
             office_id=event.office_id,

@@ -181,11 +181,11 @@ def visit_checkin(
     entrance_code_check(entrance_code)
     nonce = nonce_clean(nonce)
     if device_token and nik in (None, ""):
-        arrival = _arrival_by_device(device_token)
+        person = _person_by_device(device_token)
     else:
-        arrival = _arrival_typed(nik=nik, name=name, phone=phone, dependants=dependants, today=timezone.localdate(now))
-        arrival = dataclasses.replace(arrival, remember_device=remember_device)
-    arrival = dataclasses.replace(arrival, nonce=nonce, officer=officer, note=note[:NOTE_MAX_LENGTH], live=live)
+        person = _person_typed(nik=nik, name=name, phone=phone, dependants=dependants, today=timezone.localdate(now))
+        person["remember_device"] = remember_device
+    arrival = Arrival(**person, nonce=nonce, officer=officer, note=note[:NOTE_MAX_LENGTH], live=live)
     return visit_admit(entrance_code=entrance_code, arrival=arrival, now=now)
 
 
@@ -202,7 +202,8 @@ def entrance_code_check(entrance_code: Any) -> None:
         raise EntranceUnknown("entrance_unknown", _("This QR code is not valid. Please ask the officer at the door."))
 
 
-def _arrival_typed(*, nik: Any, name: Any, phone: Any, dependants: Any, today: datetime.date) -> Arrival:
+def _person_typed(*, nik: Any, name: Any, phone: Any, dependants: Any, today: datetime.date) -> dict[str, Any]:
+    """Who arrives, from what they typed: the Arrival's identity fields, or every field's error at once."""
     errors: dict[str, list] = {}
     cleaned: dict[str, Any] = {"nik": None, "name": None, "phone": ""}
     for key, clean, raw in (("nik", nik_clean, nik), ("name", name_clean, name), ("phone", phone_clean, phone)):
@@ -218,21 +219,22 @@ def _arrival_typed(*, nik: Any, name: Any, phone: Any, dependants: Any, today: d
         errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    return Arrival(
-        digest=nik_hash(cleaned["nik"]),
-        name=cleaned["name"],
-        nik=cleaned["nik"],
-        phone=cleaned["phone"],
-        children=tuple(children),
-    )
+    return {
+        "digest": nik_hash(cleaned["nik"]),
+        "name": cleaned["name"],
+        "nik": cleaned["nik"],
+        "phone": cleaned["phone"],
+        "children": tuple(children),
+    }
 
 
-def _arrival_by_device(token: str) -> Arrival:
+def _person_by_device(token: str) -> dict[str, Any]:
+    """Who arrives with a remembered phone: the Arrival's identity fields."""
     device = device_for_token(token=token)
     if device is None:
         raise CheckinError("device_unknown", _("This phone is no longer remembered. Please enter your NIK."))
     person = device.person
-    return Arrival(digest=person.nik_hash, name=person.name, phone=person.phone, device=device)
+    return {"digest": person.nik_hash, "name": person.name, "phone": person.phone, "device": device}
 
 
 # --- the one admission ------------------------------------------------------------------------------------------
@@ -248,7 +250,7 @@ def visit_admit(*, entrance_code: str, arrival: Arrival, now: datetime.datetime)
         try:
             return _admit_once(entrance_code=entrance_code, arrival=arrival, now=now, after_conflict=attempt > 0)
         except IntegrityError as error:
-            if not _is_race(error):
+            if not integrity_error_is_race(error):
                 raise
             # Another request for the same person (or the same nonce) committed first; nothing of ours was
             # committed. Read again and answer from what it wrote.
@@ -256,7 +258,8 @@ def visit_admit(*, entrance_code: str, arrival: Arrival, now: datetime.datetime)
     raise CheckinBusy("busy", _("The system is busy. Please try again."))
 
 
-def _is_race(error: IntegrityError) -> bool:
+def integrity_error_is_race(error: IntegrityError) -> bool:
+    """Whether the database refused a write because a concurrent request for the same person or nonce won."""
     cause = error.__cause__
     diag = getattr(cause, "diag", None)
     text = getattr(diag, "constraint_name", None) or str(cause or error)
@@ -287,8 +290,12 @@ def _admit_once(*, entrance_code: str, arrival: Arrival, now: datetime.datetime,
         if earlier is not None:
             return checkin_result_from_event(earlier, person_name=arrival.name)
     today = timezone.localdate(now)
+    # An approval replaces the health result with the officer's word: only policy and level are read then.
     context, snapshot = status_lookup(
-        nik_hash=arrival.digest, name=arrival.name, today=today, nik=arrival.nik or _source_nik(arrival.device)
+        nik_hash=None if arrival.approving else arrival.digest,
+        name=arrival.name,
+        today=today,
+        nik=arrival.nik or _source_nik(arrival.device),
     )
     policy = context.policy
     if read.office_deny_staff_when_full:
@@ -377,7 +384,7 @@ def _already_inside(*, door: _Door, arrival: Arrival, now: datetime.datetime) ->
     decision = Decision(Outcome.ADMITTED, Reason.ALREADY_INSIDE, Colour.UNKNOWN)
     with transaction.atomic():
         if arrival.approving is not None:
-            _case_lock(arrival.approving.pk)
+            scan_case_lock(arrival.approving.pk)
             _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
         event_id = _scan_insert(
             door=door,
@@ -422,7 +429,7 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
     # repeated nonce) from spoiling it.
     with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
         if arrival.approving is not None:
-            _case_lock(arrival.approving.pk)
+            scan_case_lock(arrival.approving.pk)
         person_id = _person_save(read=read, arrival=arrival, changes=person_changes, now=now)
         if read.open_visit_id:
             # One open visit per person: coming in here closes the visit at the other office.
@@ -671,7 +678,7 @@ def _device_remember(*, person_id: int, now: datetime.datetime) -> str:
     return token
 
 
-def _case_lock(scan_id: int) -> None:
+def scan_case_lock(scan_id: int) -> None:
     """Take the pending scan's row lock; on PostgreSQL a second officer waits, then finds the case closed."""
     locked = (
         ScanEvent.objects.select_for_update()

@@ -428,3 +428,48 @@ def test_a_refused_gate_is_always_capacity_full_even_if_a_place_frees_up(monkeyp
     result = visit_checkin(entrance_code=entrance.code, nik=nik_make(61), name="Orang Ketat")
     assert (result.outcome, result.reason) == ("denied", "capacity_full")
     assert not Visit.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_only_the_racing_constraints_are_retried():
+    """A second open visit or a repeated nonce is a race the retry answers; any other refusal is a bug that surfaces."""
+    from django.db import IntegrityError, transaction
+
+    from visitors.services import integrity_error_is_race
+
+    entrance = EntranceFactory()
+    green(80, name="Orang Balapan")
+    first = visit_checkin(entrance_code=entrance.code, nik=nik_make(80), name="Orang Balapan", nonce="nonce-race-1")
+    visit = Visit.objects.get(pk=first.visit_id)
+    refusals = {}
+    writes = {
+        "second open visit": lambda: Visit.objects.create(
+            person=visit.person,
+            office=visit.office,
+            entrance_in=entrance,
+            kind="visitor",
+            checked_in_at=visit.checked_in_at,
+        ),
+        "same nonce": lambda: ScanEvent.objects.create(
+            entrance=entrance,
+            office=entrance.office,
+            outcome="admitted",
+            reason="ok",
+            nonce="nonce-race-1",
+            created_at=timezone.now(),
+        ),
+        "same person twice": lambda: PersonFactory(nik=nik_make(80)),
+        "out before in": lambda: Visit.objects.filter(pk=visit.pk).update(
+            checked_out_at=visit.checked_in_at - datetime.timedelta(hours=1), closed_by=ClosedBy.PERSON
+        ),
+    }
+    for name, write in writes.items():
+        with pytest.raises(IntegrityError) as refused, transaction.atomic():
+            write()
+        refusals[name] = integrity_error_is_race(refused.value)
+    assert refusals == {
+        "second open visit": True,
+        "same nonce": True,
+        "same person twice": True,
+        "out before in": False,
+    }
