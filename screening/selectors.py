@@ -55,6 +55,12 @@ def effective_capacity(*, capacity: int, percentage: int) -> int:
     return capacity * percentage // 100
 
 
+def effective_capacity_today(*, capacity: int, sector: str, today: datetime.date | None = None) -> int:
+    """An office's effective capacity under the day's restriction level (read through the check-in's cache)."""
+    level = restriction_level_current(today=today)
+    return effective_capacity(capacity=capacity, percentage=level.percentage_for(sector))
+
+
 def _level_from_db(day: datetime.date) -> LevelInfo:
     row = (
         RestrictionLevel.objects.filter(effective_from__lte=day)

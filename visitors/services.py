@@ -24,7 +24,7 @@ from denpasar_checkin.sql import insert_select_parts, prepared_cursor, row_inser
 from offices.live_codes import live_proof_check
 from offices.models import Entrance
 from screening.decision import Decision, HealthSnapshot, Policy, screening_decide
-from screening.selectors import effective_capacity, restriction_level_current
+from screening.selectors import effective_capacity, effective_capacity_today
 from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, status_lookup
 from screening.vocabulary import Colour, Outcome, PersonKind, Reason, ScanAction
 
@@ -751,7 +751,6 @@ def checkin_result_from_event(event: ScanEvent, *, person_name: str) -> CheckinR
     public_outcome, public_reason = decision.public()
     office = event.office
     occupancy = office.occupancy
-    level = restriction_level_current(today=timezone.localdate(event.created_at))
     return CheckinResult(
         outcome=event.outcome,
         reason=event.reason,
@@ -770,7 +769,9 @@ def checkin_result_from_event(event: ScanEvent, *, person_name: str) -> CheckinR
         staff_inside=occupancy.staff_inside,
         visitors_inside=occupancy.visitors_inside,
         capacity=office.capacity,
-        effective_capacity=effective_capacity(capacity=office.capacity, percentage=level.percentage_for(office.sector)),
+        effective_capacity=effective_capacity_today(
+            capacity=office.capacity, sector=office.sector, today=timezone.localdate(event.created_at)
+        ),
         at=event.created_at,
         person_name=person_name,
         dependants=event.dependants,
@@ -857,10 +858,9 @@ def visit_checkout(
         transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=entrance.pk, alert=False))
     # The counter as the release left it (under its row lock), not read again.
     office = entrance.office
-    percentage = restriction_level_current().percentage_for(office.sector)
     return CheckoutResult(
         capacity=office.capacity,
-        effective_capacity=effective_capacity(capacity=office.capacity, percentage=percentage),
+        effective_capacity=effective_capacity_today(capacity=office.capacity, sector=office.sector),
         visit_id=visit.pk,
         scan_event_id=event_id,
         office_id=office.pk,
