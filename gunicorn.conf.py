@@ -15,7 +15,15 @@ max_requests_jitter = 500
 accesslog = "-"
 # The access log shows paths only; NIKs travel in request bodies, never in URLs.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# Proxy headers count only from the proxies the app trusts (TRUSTED_PROXY_COUNT and TRUSTED_PROXY_IPS, read the same
+# way as in settings.py). This one setting governs both worker kinds: the sync and gthread workers take
+# X-Forwarded-Proto (wsgi.url_scheme) and the forwarder headers only from these peers and never touch REMOTE_ADDR;
+# the uvicorn worker also replaces the client address with one from X-Forwarded-For for these peers. With no proxy,
+# nobody is trusted: "*" here let any client choose its address and walk past the per-client rate limit.
+# ratelimit.client_address peels a hop only off a trusted proxy's address, so the uvicorn worker's rewrite (a
+# client's address) is never peeled again.
+_trusted_proxies = int(os.environ.get("TRUSTED_PROXY_COUNT") or 0) > 0
+forwarded_allow_ips = os.environ.get("TRUSTED_PROXY_IPS", "127.0.0.1,::1") if _trusted_proxies else ""
 
 
 def post_worker_init(worker):

@@ -6,7 +6,9 @@ One office NAT can hide hundreds of phones, so the per-client limit is generous 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import ipaddress
 import re
 import time
 from dataclasses import dataclass
@@ -62,13 +64,60 @@ def ratelimit_hit(*, scope: str, key: str, rate: str, now: float | None = None) 
 
 
 def client_address(request: HttpRequest) -> str:
-    """The caller's address; behind TRUSTED_PROXY_COUNT proxies, the address the outermost one saw."""
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The caller's address: REMOTE_ADDR, or, while that is one of TRUSTED_PROXY_IPS, the address it forwarded for.
+
+    At most TRUSTED_PROXY_COUNT hops are peeled off X-Forwarded-For, from the right (each proxy appends the address
+    it saw), and only while the address in hand is a trusted proxy. So a client that reaches the server directly
+    cannot choose its address by sending the header, and a server that already took the client address from the
+    header (the uvicorn worker does, for gunicorn's forwarded_allow_ips) is not peeled a second time: the address
+    it put in REMOTE_ADDR is a client's, not a proxy's.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops > 0:
+        trusted = tuple(settings.TRUSTED_PROXY_IPS)
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [part for part in forwarded if part]
+        while hops > 0 and forwarded and _proxy_trusted(address, trusted):
+            address = _host(forwarded.pop())
+            hops -= 1
+    return address or "unknown"
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """client_address when it is an IP address, else None (a UNIX socket, a request built in a test): what a
+    database IP field (django-axes' ip_address) can hold; "unknown" would be a DataError on PostgreSQL."""
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _proxy_trusted(address: str, trusted: tuple[str, ...]) -> bool:
+    if "*" in trusted:
+        return True
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        # Not an IP address: a UNIX socket, which only a local process (the proxy) can reach; gunicorn trusts it too.
+        return not address
+    return any(ip in network for network in _networks(trusted))
+
+
+@functools.lru_cache(maxsize=16)
+def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted if entry != "*")
+
+
+def _host(entry: str) -> str:
+    """'203.0.113.7', '203.0.113.7:5123', '[2001:db8::7]:5123' -> the address alone; anything else as it is."""
+    if entry.startswith("["):
+        return entry[1 : entry.find("]")] if "]" in entry else entry
+    if entry.count(":") == 1:
+        return entry.split(":", 1)[0]
+    return entry
 
 
 def _short(value: str) -> str:

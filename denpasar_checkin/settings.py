@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 from pathlib import Path
 
@@ -57,6 +59,10 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "offices",
     "screening",
     "visitors",
@@ -65,15 +71,23 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: an oversize body is refused (413) before anything below reads it.
+    "denpasar_checkin.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "denpasar_checkin.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "offices.two_factor.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a login refused by the throttle into the lockout page (axes wants it late in the chain).
+    "axes.middleware.AxesMiddleware",
     # Last, so every middleware above runs in one thread under ASGI instead of hopping threads per step.
     "denpasar_checkin.middleware.SyncOnlyMiddleware",
 ]
@@ -200,6 +214,52 @@ STORAGES = {
 
 LOGIN_URL = "admin:login"
 
+# Accounts (README, "Accounts"): admin and officer logins are throttled per username and address, and the roles
+# named below sign in with a second factor (TOTP) whenever DEBUG is off.
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username+address pair is refused before any password is checked.
+    "offices.logins.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+# The pair, not the account: a guesser elsewhere cannot lock an officer out of their own door.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The address the rate limits use, so TRUSTED_PROXY_COUNT decides here too.
+AXES_CLIENT_IP_CALLABLE = "denpasar_checkin.ratelimit.client_ip"  # client_address, or None when not an IP
+AXES_LOCKOUT_CALLABLE = "offices.logins.lockout_response"
+# A lockout lasts its cool-off from the failure that caused it; refused tries during it do not extend it.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+# Only failures are kept (what the throttle needs); successful logins are in the user's last_login already.
+AXES_DISABLE_ACCESS_LOG = True
+REQUIRE_2FA_GROUPS = env.list("REQUIRE_2FA_GROUPS", default=["Satgas", "Admin Kota"])
+# Not an environment switch: production (DEBUG off) always asks, `make run` (DEBUG on) never does.
+TWO_FACTOR_REQUIRED = not DEBUG
+OTP_TOTP_ISSUER = "Denpasar Check-in"
+
+# Browser policy. Scripts only from our own origin: no inline scripts, no eval. Inline styles stay allowed (the
+# reports' charts, the door gauge, Django's admin widgets and Swagger UI set style attributes; styles run no code).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# No page of ours uses these browser features (phones scan posters with their own camera app).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), hid=(), "
+    "magnetometer=(), microphone=(), midi=(), payment=(), serial=(), usb=()"
+)
+
 # Domain settings.
 # seed_demo creates users with printed passwords: allowed by default only in development.
 DEMO_SEED_ALLOWED = env.bool("DEMO_SEED_ALLOWED", default=DEBUG)
@@ -222,8 +282,24 @@ DOOR_STREAM_HEARTBEAT_SECONDS = env.float("DOOR_STREAM_HEARTBEAT_SECONDS", defau
 DOOR_STREAM_POLL_SECONDS = env.float("DOOR_STREAM_POLL_SECONDS", default=0.5)
 DOOR_STREAM_STATE_SECONDS = env.float("DOOR_STREAM_STATE_SECONDS", default=5)
 DOOR_STREAM_RETRY_MS = env.int("DOOR_STREAM_RETRY_MS", default=1000)
-# How many reverse proxies add X-Forwarded-For in front of the app (0: trust only the socket address).
+# How many reverse proxies add X-Forwarded-For in front of the app (0: trust only the socket address), and where
+# they connect from: a hop is taken from the header only while the address in hand is one of these (IPs or
+# networks; "*" for any, only when nothing but the proxies can reach the app). gunicorn.conf.py reads the same two.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_IPS = [
+    entry.strip() for entry in env.list("TRUSTED_PROXY_IPS", default=["127.0.0.1", "::1"]) if entry.strip()
+]
+for _proxy in TRUSTED_PROXY_IPS:
+    try:
+        if _proxy != "*":
+            ipaddress.ip_network(_proxy)
+    except ValueError:
+        raise ImproperlyConfigured(f"TRUSTED_PROXY_IPS: {_proxy!r} is not an IP address or network.") from None
+# Request bodies: JSON and form fields up to DATA_UPLOAD_MAX_MEMORY_SIZE (the bulk health-status API takes 10 MB),
+# any body, file uploads included, up to REQUEST_BODY_MAX_BYTES (the admin's 50 MB CSV upload). Past either the
+# answer is 413 before the body is read (denpasar_checkin.bodylimit), under every server.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=64 * 1024 * 1024)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -262,7 +338,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    # axes: its warnings (failed logins, lockouts) without the banner every process start prints at INFO.
+    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
 }
 
 # Production hardening: DEBUG off means HTTPS behind a proxy that sets X-Forwarded-Proto.

@@ -35,7 +35,15 @@ _FIELD_ERRORS = OpenApiResponse(
         "For officers and admins of the entrance's office: the scans with an id above `after`, oldest first, at "
         f"most {EVENT_BATCH} per call; call again with the last id to continue. True outcomes, masked names."
     ),
-    parameters=[OpenApiParameter("after", OpenApiTypes.INT, OpenApiParameter.QUERY, description="A ScanEvent id.")],
+    parameters=[
+        OpenApiParameter(
+            "after",
+            # What the view accepts: up to 18 digits, no sign.
+            {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+            OpenApiParameter.QUERY,
+            description="A ScanEvent id (default 0: from the first scan).",
+        )
+    ],
     responses={200: DoorEventSerializer(many=True), 400: _FIELD_ERRORS, 403: ErrorSerializer, 404: ErrorSerializer},
     tags=["door"],
 )

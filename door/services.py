@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.ratelimit import ratelimit_hit
+from denpasar_checkin.text import text_check
 from offices.access import user_may_work_door
 from offices.models import Entrance, Office
 from offices.services import audit_record
@@ -63,6 +64,8 @@ class DayCloseResult:
 
 
 def note_clean(value: Any, *, required: bool = False, field_name: str = "note") -> str:
+    # Line breaks and tabs collapse to spaces; any other control character is refused (PostgreSQL refuses NUL).
+    text_check(value, field_name=field_name, allow_whitespace=True)
     text = " ".join(str(value or "").split())[:NOTE_MAX_LENGTH]
     text = _DIGIT_RUN.sub(lambda match: "*" * len(match.group()), text)
     if required and not text:
@@ -91,7 +94,7 @@ def scan_approve(*, scan_event_id: int, officer: AbstractBaseUser, note: str = "
     """
     note = note_clean(note)
     event = _event_for_officer(scan_event_id=scan_event_id, officer=officer)
-    if event.outcome != Outcome.PENDING or event.person_id is None:
+    if event.outcome != Outcome.PENDING:
         raise CaseClosed("not_pending", _("Only a pending scan can be approved."))
     arrival = arrival_for_approval(scan=event, officer=officer, note=note)
     with transaction.atomic():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
@@ -35,6 +36,13 @@ def user_is_city_wide(user: User) -> bool:
     if not user.is_authenticated or not user.is_active:
         return False
     return user.is_superuser or bool(user_roles(user) & CITY_WIDE_ROLES)
+
+
+def user_needs_second_factor(user: User) -> bool:
+    """Whether the user's roles call for a second factor (settings.REQUIRE_2FA_GROUPS; a superuser holds them all)."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    return user.is_superuser or bool(user_roles(user) & set(settings.REQUIRE_2FA_GROUPS))
 
 
 def offices_for_user(user: User) -> QuerySet[Office]:

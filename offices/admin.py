@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from denpasar_checkin.nik import nik_hash, nik_hash_candidates, nik_mask, nik_validate
 
+from .access import user_is_city_wide
 from .admin_scoping import OfficeScopedAdminMixin
 from .models import AuditEvent, Entrance, Office, OfficeOccupancy, OfficerAssignment, Staff
 from .services import entrance_code_rotate, office_save
@@ -171,6 +172,13 @@ class OfficeAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     fields = ["name", "address", "sector", "capacity", "opens_at", "closes_at", "deny_staff_when_full", "created_at"]
     readonly_fields = ["created_at"]
     inlines = [EntranceInline, StaffInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Office | None = None) -> list[str]:
+        # The sector sets the office's capacity share under each restriction level: the city's lever, not the office's.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not user_is_city_wide(request.user):
+            readonly.append("sector")
+        return readonly
 
     @admin.display(description=_("inside / capacity"))
     def occupancy_display(self, office: Office) -> str:

@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from denpasar_checkin.text import CONTROL_MESSAGE, text_has_control
+
 from .models import Entrance, Office, Sector
 from .services import office_save
 
@@ -185,6 +187,14 @@ def _header_check(header: list[str] | None, *, errors: list[RowError]) -> dict[s
 def _row_check(line: int, raw: dict[str, str], *, errors: list[RowError]) -> _Row | None:
     """A checked row, or None after adding one error per problem found in it."""
     problems: list[tuple[str, str]] = []
+    # PostgreSQL refuses NUL (the row would fail as a 500), and no name on a poster or a screen holds a control
+    # character; line breaks and tabs inside a quoted cell collapse to spaces like any other whitespace.
+    for column in COLUMNS:
+        if text_has_control(raw[column], allow_whitespace=True):
+            problems.append(("control_characters", f"{column}: {CONTROL_MESSAGE}"))
+    if problems:
+        errors.extend(RowError(line, message, code) for code, message in problems)
+        return None
     office = _spaces_collapse(raw["office"])
     address = _spaces_collapse(raw["address"])
     entrance = _spaces_collapse(raw["entrance"])

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.permissions import IsAuthenticated
@@ -16,14 +16,24 @@ from rest_framework.response import Response
 from denpasar_checkin.nik import nik_validate
 from offices.access import user_may_trace
 from visitors.api import BoundedJSONParser
-from visitors.serializers import ErrorSerializer
+from visitors.serializers import NAME_SCHEMA, NIK_SCHEMA, ErrorSerializer
 
 from .services import ExposurePersonNotFound, ExposureSinceRequired, exposure_report_by_nik
 
 
+@extend_schema_field(NIK_SCHEMA)
+class NikField(serializers.CharField):
+    """16 digits in the schema; validate_nik checks it (spaces, dots and hyphens between groups are ignored)."""
+
+
+@extend_schema_field(NAME_SCHEMA)
+class NameField(serializers.CharField):
+    """At most 200 characters in the schema, as max_length checks."""
+
+
 class ExposureRequestSerializer(serializers.Serializer):
-    nik = serializers.CharField(max_length=32, help_text="The positive person's NIK (16 digits).")
-    name = serializers.CharField(max_length=200, help_text="Their name; case, spacing and punctuation do not matter.")
+    nik = NikField(max_length=32, help_text="The positive person's NIK (16 digits).")
+    name = NameField(max_length=200, help_text="Their name; case, spacing and punctuation do not matter.")
     since = serializers.DateField(
         required=False,
         input_formats=["%Y-%m-%d"],

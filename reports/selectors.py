@@ -241,7 +241,8 @@ def exposure_contacts(
     visits and the overlaps are clipped to the window. Any overlap counts, **including touching**: a visit that
     ends at the very instant another begins (they crossed at the door) is a contact with 0 minutes. Minutes are
     summed over every pair of visits (a person's own visits never overlap each other) and rounded down.
-    One row per contact and office, first contact first.
+    One row per contact and office, first contact first. The phone is the one given with the overlapping visit
+    (the person's stored phone only for visits that carry none).
 
     Indexes: the index case's visits come from (person, checked_in_at). Overlap of two intervals is one range
     condition on each end, which no single B-tree serves, so the contacts come in three disjoint branches that each
@@ -276,31 +277,32 @@ def _exposure_sql(d: _Dialect) -> str:
         pairs AS (
             -- Three disjoint branches, one index each: arrived during the index visit (office, checked_in_at);
             -- already inside when it began and left later (office, checked_out_at); still inside (open visits).
-            SELECT b.person_id, b.office_id,
+            SELECT b.person_id, b.office_id, b.phone,
                    {d.greatest}(source.s, b.checked_in_at) AS os,
                    {d.least}(source.e, COALESCE(b.checked_out_at, %(now)s)) AS oe
             FROM source
             JOIN {visit} b ON b.office_id = source.office_id
             WHERE b.person_id <> %(person)s AND b.checked_in_at >= source.s AND b.checked_in_at <= source.e
             UNION ALL
-            SELECT b.person_id, b.office_id, source.s, {d.least}(source.e, b.checked_out_at)
+            SELECT b.person_id, b.office_id, b.phone, source.s, {d.least}(source.e, b.checked_out_at)
             FROM source
             JOIN {visit} b ON b.office_id = source.office_id
             WHERE b.person_id <> %(person)s AND b.checked_in_at < source.s AND b.checked_out_at >= source.s
             UNION ALL
-            SELECT b.person_id, b.office_id, source.s, source.e
+            SELECT b.person_id, b.office_id, b.phone, source.s, source.e
             FROM source
             JOIN {visit} b ON b.office_id = source.office_id
             WHERE b.person_id <> %(person)s AND b.checked_in_at < source.s AND b.checked_out_at IS NULL
         ),
         contacts AS (
             SELECT person_id, office_id, SUM({d.seconds("os", "oe")}) AS seconds, MIN(os) AS first_at,
-                   MAX(oe) AS last_at
+                   MAX(oe) AS last_at, MAX(phone) AS phone
             FROM pairs
             WHERE oe >= os
             GROUP BY person_id, office_id
         )
-        SELECT p.id, p.name, p.nik_masked, p.phone, o.id, o.name, c.seconds, c.first_at, c.last_at
+        SELECT p.id, p.name, p.nik_masked, COALESCE(NULLIF(c.phone, ''), p.phone), o.id, o.name, c.seconds,
+               c.first_at, c.last_at
         FROM contacts c
         JOIN {person} p ON p.id = c.person_id
         JOIN {office} o ON o.id = c.office_id

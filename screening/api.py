@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
@@ -14,8 +15,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from denpasar_checkin.nik import NIK_LENGTH
+
 from .importing import health_statuses_upsert
 from .models import StatusSource
+from .sources import NAME_MAX
 
 MAX_ITEMS = 10_000
 # 10,000 items of a few hundred bytes each, with room to spare; a body past this is refused before it is parsed.
@@ -59,8 +63,14 @@ _ITEMS = inline_serializer(
     "HealthStatusItem",
     many=True,
     fields={
-        "nik": serializers.CharField(help_text="16 digits"),
-        "name": serializers.CharField(max_length=200),
+        # Documentation only (the items are checked by status_item_clean): the limits it applies.
+        "nik": serializers.CharField(
+            min_length=NIK_LENGTH,
+            max_length=NIK_LENGTH,
+            validators=[RegexValidator(rf"^[0-9]{{{NIK_LENGTH}}}$")],
+            help_text="16 digits",
+        ),
+        "name": serializers.CharField(max_length=NAME_MAX),
         "doses": serializers.IntegerField(min_value=0, max_value=4),
         "last_dose_on": serializers.DateField(required=False, allow_null=True),
         "case_status": serializers.ChoiceField(choices=["none", "positive", "close_contact"], required=False),

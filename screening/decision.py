@@ -17,10 +17,13 @@ class HealthSnapshot:
     case_reported_on: date | None = None
     isolated_until: date | None = None
     exemption_until: date | None = None
+    # The registry holds this NIK, whether or not the name matched: the name on record is then the registry's.
+    # Only identity checks read it; the decision never does.
+    registered: bool = False
 
     @classmethod
-    def unknown(cls) -> HealthSnapshot:
-        return cls(found=False)
+    def unknown(cls, *, registered: bool = False) -> HealthSnapshot:
+        return cls(found=False, registered=registered)
 
 
 @dataclass(frozen=True, slots=True)

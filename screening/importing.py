@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import IO, Any
@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from denpasar_checkin.celery import task_enqueue
 from denpasar_checkin.nik import nik_hash, nik_mask
 from denpasar_checkin.safe_cache import cache_delete_many
+from denpasar_checkin.text import CONTROL_MESSAGE, text_has_control
 from offices.models import Staff
 from offices.services import audit_record
 
@@ -101,10 +102,17 @@ def _upsert_positioned(
     seen: set[str] = set()
     pending: list[tuple[StatusItem, str]] = []
     for position, raw in pairs:
+        control = _control_errors(raw)
         try:
             item = status_item_clean(raw, today=today)
         except ItemInvalid as error:
-            result.errors.append((position, error.errors))
+            merged = {name: list(messages) for name, messages in error.errors.items()}
+            for name, messages in control.items():
+                merged.setdefault(name, []).extend(messages)
+            result.errors.append((position, merged))
+            continue
+        if control:
+            result.errors.append((position, control))
             continue
         digest = nik_hash(item.nik)
         if digest in seen:
@@ -136,6 +144,18 @@ def _upsert_positioned(
             },
         )
     return result
+
+
+def _control_errors(raw: Any) -> dict[str, list[str]]:
+    """A message for each field holding a control character: PostgreSQL refuses NUL (the whole chunk would fail),
+    and a name with control characters is not one a screen can show. Only this item is skipped."""
+    if not isinstance(raw, Mapping):
+        return {}
+    return {
+        (key if key in ITEM_FIELDS else NON_FIELD): [str(CONTROL_MESSAGE)]
+        for key, value in raw.items()
+        if isinstance(value, str) and text_has_control(value, allow_whitespace=True)
+    }
 
 
 def _chunk_write(

@@ -115,14 +115,17 @@ def status_record_from_row(row: HealthStatus) -> dict:
 
 def snapshot_from_record(record: dict | None, *, name: str) -> HealthSnapshot:
     """A registry record is only used when the given name matches; otherwise the status is unknown."""
-    if not record or record.get("missing") or not names_match(name, record["name"]):
+    if not record or record.get("missing"):
         return HealthSnapshot.unknown()
+    if not names_match(name, record["name"]):
+        return HealthSnapshot.unknown(registered=True)
 
     def day(value: str | None) -> datetime.date | None:
         return datetime.date.fromisoformat(value) if value else None
 
     return HealthSnapshot(
         found=True,
+        registered=True,
         doses=record["doses"],
         last_dose_on=day(record["last_dose_on"]),
         case_status=CaseStatus(record["case_status"]),

@@ -27,7 +27,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
 from denpasar_checkin.nik import nik_hash, nik_validate
-from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
+from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_nik
 from offices.access import user_can_access_office, user_sees_truth_at
 from offices.models import Office
 from offices.selectors import entrance_office_id
@@ -43,9 +43,7 @@ from .serializers import (
     checkout_answer,
     occupancy_answer,
 )
-from .services import CheckinError, visit_checkin, visit_checkout
-
-# Roles that are told the true outcome, reason and colour of a scan at an office they work for.
+from .services import CheckinError, device_ratelimit, visit_checkin, visit_checkout
 
 # A check-in with five children is about 1 kB. The bound sits well above that so an over-long name still gets the
 # service's own message, while a public endpoint never buffers megabytes (DRF reads the body past
@@ -156,7 +154,7 @@ def _ratelimit_person(*, nik: str | None, device_token: str | None) -> None:
             return  # the service turns it away with a field message and looks nothing up
         ratelimit_nik(nik_hash=digest)
     elif device_token:
-        ratelimit_device(token=device_token)
+        device_ratelimit(token=device_token)
 
 
 def _officer_office_id(user: AbstractBaseUser | AnonymousUser, *, entrance_code: str) -> int | None:
@@ -265,6 +263,7 @@ def checkout_create(request: Request) -> Response:
     result = visit_checkout(
         entrance_code=data["entrance"],
         nik=data.get("nik"),
+        name=data.get("name"),
         device_token=data.get("device_token") or None,
         officer=request.user if office_id is not None else None,
     )

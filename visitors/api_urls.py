@@ -11,5 +11,5 @@ urlpatterns = [
     path("checkouts/", api.checkout_create, name="checkouts"),
     path("offices/<int:office_id>/occupancy/", api.office_occupancy, name="office-occupancy"),
     # Keep last: any other path under /api/v1/ answers a JSON 404 instead of Django's HTML page.
-    re_path(r"^.*$", api.api_not_found),
+    re_path(r"^[\s\S]*$", api.api_not_found),
 ]

@@ -96,9 +96,14 @@ class CheckinForm(forms.Form):
 
 
 class CheckoutForm(forms.Form):
-    """Check-out without a remembered phone: the NIK alone."""
+    """Check-out without a remembered phone: the NIK and the name, as at check-in."""
 
     nik = _nik_field()
+    name = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "words"}),
+        error_messages={"required": _("Enter your full name as on your KTP.")},
+    )
 
     def clean_nik(self) -> str:
         return nik_validate(self.cleaned_data["nik"])

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.nik import nik_age, nik_validate
+from denpasar_checkin.text import text_check
 
 MAX_DEPENDANTS = 5
 DEPENDANT_MAX_AGE = 11  # "under 12"
@@ -28,6 +29,8 @@ class DependantInput:
 def name_clean(value: Any, *, field_name: str = "name") -> str:
     if not isinstance(value, str):
         raise ValidationError({field_name: _("Enter your name as text.")}, code="invalid_type")
+    # Pasted line breaks and tabs collapse to spaces below; any other control character is refused.
+    text_check(value, field_name=field_name, allow_whitespace=True)
     cleaned = " ".join(value.split())
     if not cleaned:
         raise ValidationError({field_name: _("Enter your full name as on your KTP.")}, code="required")
@@ -45,10 +48,11 @@ def phone_clean(value: Any) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationError({"phone": _("Enter the phone number as text.")}, code="invalid_type")
+    text_check(value, field_name="phone")
     cleaned = re.sub(r"[\s().-]", "", value)
     if cleaned.startswith("+62"):
         cleaned = "0" + cleaned[3:]
-    if not PHONE_PATTERN.match(cleaned):
+    if not PHONE_PATTERN.fullmatch(cleaned):
         raise ValidationError(
             {"phone": _("Enter a phone number of 8 to 15 digits, e.g. 081234567890.")}, code="invalid"
         )
@@ -65,7 +69,8 @@ def nik_clean(value: Any, *, field_name: str = "nik") -> str:
 def nonce_clean(value: Any) -> str | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str) or not NONCE_PATTERN.match(value):
+    # fullmatch: `$` would let a trailing line feed through. A hidden field, so the message says to reload.
+    if not isinstance(value, str) or not NONCE_PATTERN.fullmatch(value):
         raise ValidationError({"nonce": _("The request id is not valid; reload the page.")}, code="invalid")
     return value
 

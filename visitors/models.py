@@ -66,6 +66,8 @@ class Visit(models.Model):
         verbose_name=_("accompanying adult's visit"),
         db_index=False,
     )
+    # The phone given with this check-in: contact tracing reaches people through the visit that overlapped.
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
     checked_in_at = models.DateTimeField(_("checked in at"))
     checked_out_at = models.DateTimeField(_("checked out at"), null=True, blank=True)
     closed_by = models.CharField(_("closed by"), max_length=8, choices=ClosedBy.choices, blank=True)

@@ -44,6 +44,11 @@ def device_for_token(*, token: str | None) -> Device | None:
     return Device.objects.select_related("person").filter(token_hash=device_token_hash(token)).first()
 
 
+def device_owner_digest(*, token: str) -> str | None:
+    """The NIK hash of a remembered phone's owner (None when the server has forgotten the phone)."""
+    return Device.objects.filter(token_hash=device_token_hash(token)).values_list("person__nik_hash", flat=True).first()
+
+
 def person_is_inside(*, person: Person, office_id: int) -> bool:
     """Is this adult checked in at this office now (dependants leave with their adult)?"""
     return Visit.objects.filter(

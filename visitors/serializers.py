@@ -10,13 +10,15 @@ import copy
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from denpasar_checkin.nik import NIK_LENGTH
 from screening.selectors import LevelInfo
 from screening.vocabulary import Colour, Outcome, PublicOutcome, Reason
 
-from .inputs import MAX_DEPENDANTS
-from .messages import public_message, reason_label
+from .inputs import MAX_DEPENDANTS, NAME_MAX_LENGTH, NONCE_PATTERN
+from .messages import LIVE_CODE_MESSAGES, public_message, reason_label
 from .services import CheckinResult, CheckoutResult
 
 # --- input ------------------------------------------------------------------------------------------------------
@@ -31,19 +33,105 @@ class TextField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-def _text(*, invalid: Any = None, **kwargs: Any) -> TextField:
+# --- limits stated in the schema ---------------------------------------------------------------------------------
+# The services check these values and answer with field messages of their own ("NIK must be exactly 16 digits; 17
+# were given."), so the fields below only state the limits in /api/schema/ (for integrators and the CI fuzzer):
+# DRF's generic messages would replace the service's, and the service's messages come together for all fields.
+
+NIK_PATTERN = rf"^[0-9]{{{NIK_LENGTH}}}$"
+# Entrance codes are secrets.token_urlsafe() text (offices.models.entrance_code_new); like /c/<code>/, the API looks
+# up at most ENTRANCE_CODE_MAX_LENGTH characters, and any other code answers 404 entrance_unknown.
+ENTRANCE_CODE_MAX_LENGTH = 64
+ENTRANCE_CODE_PATTERN = rf"^[A-Za-z0-9_-]{{1,{ENTRANCE_CODE_MAX_LENGTH}}}$"
+# What phone_clean accepts: 8-15 digits after a leading + (+62 counts as 0), with spaces, dots, hyphens and brackets.
+PHONE_PATTERN = r"^[\s().-]*\+?(?:[0-9][\s().-]*){8,16}$"
+
+NIK_SCHEMA = {"type": "string", "pattern": NIK_PATTERN, "minLength": NIK_LENGTH, "maxLength": NIK_LENGTH}
+NAME_SCHEMA = {"type": "string", "maxLength": NAME_MAX_LENGTH}
+
+
+@extend_schema_field(NIK_SCHEMA)
+class NikField(TextField):
+    """A NIK: 16 digits in the schema; the service checks it (spaces, dots and hyphens between groups are ignored)."""
+
+
+@extend_schema_field(NAME_SCHEMA)
+class NameField(TextField):
+    """A person's name: at most NAME_MAX_LENGTH characters once runs of spaces are collapsed (the service checks)."""
+
+
+@extend_schema_field({"type": "string", "pattern": ENTRANCE_CODE_PATTERN, "maxLength": ENTRANCE_CODE_MAX_LENGTH})
+class EntranceCodeField(TextField):
+    """The code from the entrance's QR poster; an unknown or malformed one answers 404 entrance_unknown."""
+
+
+@extend_schema_field({"type": "string", "pattern": PHONE_PATTERN})
+class PhoneField(TextField):
+    """A phone number as typed (the service normalizes and checks it)."""
+
+
+@extend_schema_field({"type": "string", "pattern": NONCE_PATTERN.pattern})
+class NonceField(TextField):
+    """A request id (the service checks it)."""
+
+
+def _text(*, invalid: Any = None, field_class: type[TextField] = TextField, **kwargs: Any) -> TextField:
     # Whitespace and blanks are left for the service, whose messages ("NIK is required.") say more than DRF's.
     kwargs.setdefault("trim_whitespace", False)
     if invalid is not None:
         kwargs["error_messages"] = {"invalid": invalid}
-    return TextField(**kwargs)
+    return field_class(**kwargs)
+
+
+# Not a string where text belongs: the words the service and the pages use, not DRF's untranslated "Not a valid
+# string.".
+_ENTRANCE_INVALID = _("This QR code is not valid. Please ask the officer at the door.")
+_DEVICE_INVALID = _("This phone is no longer remembered. Please enter your NIK.")
+
+
+def _entrance_field() -> TextField:
+    return _text(
+        field_class=EntranceCodeField,
+        invalid=_ENTRANCE_INVALID,
+        help_text=_("The entrance code from the QR poster (not the entrance id)."),
+    )
+
+
+def _device_token_field() -> TextField:
+    return _text(
+        required=False,
+        allow_blank=True,
+        max_length=128,
+        invalid=_DEVICE_INVALID,
+        help_text=_("A remembered phone's token, instead of NIK."),
+    )
+
+
+def _nik_field() -> TextField:
+    return _text(
+        field_class=NikField,
+        required=False,
+        allow_blank=True,
+        invalid=_("NIK must be given as text."),
+        help_text=_("The 16-digit NIK from the KTP; leave it out when sending device_token."),
+    )
+
+
+def _name_field() -> TextField:
+    return _text(
+        field_class=NameField,
+        required=False,
+        allow_blank=True,
+        invalid=_("Enter your name as text."),
+        help_text=_("The full name as on the KTP; required with the NIK."),
+    )
 
 
 class DependantSerializer(serializers.Serializer):
     """One child checking in with the adult (documentation only; the service checks each child)."""
 
-    nik = serializers.CharField(help_text=_("The child's 16-digit NIK."))
-    name = serializers.CharField(help_text=_("The child's full name."))
+    nik = NikField(help_text=_("The child's 16-digit NIK."))
+    name = NameField(help_text=_("The child's full name."))
 
 
 class DependantsField(serializers.ListField):
@@ -90,25 +178,32 @@ class CheckinRequestSerializer(RequestSerializer):
     """`{"entrance", "nik", "name", "phone"?, "dependants"?, "nonce"?, "live"?}` or `{"entrance", "device_token",
     "live"?}`."""
 
-    entrance = _text(help_text=_("The entrance code from the QR poster (not the entrance id)."))
-    nik = _text(required=False, allow_blank=True, invalid=_("NIK must be given as text."))
-    name = _text(required=False, allow_blank=True, invalid=_("Enter your name as text."))
-    phone = _text(required=False, allow_blank=True, allow_null=True, invalid=_("Enter the phone number as text."))
-    dependants = DependantsField(help_text=_("Children under 12 checking in with this adult."))
-    nonce = _text(
+    entrance = _entrance_field()
+    nik = _nik_field()
+    name = _name_field()
+    phone = _text(
+        field_class=PhoneField,
         required=False,
         allow_blank=True,
         allow_null=True,
+        invalid=_("Enter the phone number as text."),
+    )
+    dependants = DependantsField(help_text=_("Children under 12 checking in with this adult."))
+    nonce = _text(
+        field_class=NonceField,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        invalid=_("The request id is not valid; reload the page."),
         help_text=_("A request id (8-64 letters, digits, - or _): a repeat gets the first answer."),
     )
-    device_token = _text(
-        required=False, allow_blank=True, max_length=128, help_text=_("A remembered phone's token, instead of NIK.")
-    )
+    device_token = _device_token_field()
     live = _text(
         required=False,
         allow_blank=True,
         allow_null=True,
         max_length=256,
+        invalid=LIVE_CODE_MESSAGES["invalid"],
         help_text=_(
             "At an entrance that accepts only the live door QR: the `t` value from the QR on the door screen, or the "
             "pass from a page opened with it. Not needed by an officer of the office."
@@ -125,17 +220,19 @@ class CheckinRequestSerializer(RequestSerializer):
 
 
 class CheckoutRequestSerializer(RequestSerializer):
-    """`{"entrance", "nik"}` or `{"entrance", "device_token"}`."""
+    """`{"entrance", "nik", "name"}` or `{"entrance", "device_token"}`: a NIK alone checks nobody out."""
 
-    entrance = _text(help_text=_("The entrance code from the QR poster (not the entrance id)."))
-    nik = _text(required=False, allow_blank=True, invalid=_("NIK must be given as text."))
-    device_token = _text(required=False, allow_blank=True, max_length=128)
+    entrance = _entrance_field()
+    nik = _nik_field()
+    name = _name_field()
+    device_token = _device_token_field()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("device_token") and attrs.get("nik") in (None, ""):
             return attrs
-        if "nik" not in attrs:
-            raise serializers.ValidationError({"nik": [self.fields["nik"].error_messages["required"]]})
+        missing = {key: [self.fields[key].error_messages["required"]] for key in ("nik", "name") if key not in attrs}
+        if missing:
+            raise serializers.ValidationError(missing)
         return attrs
 
 

@@ -20,20 +20,22 @@ from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.celery import task_enqueue
 from denpasar_checkin.nik import nik_decrypt, nik_encrypt, nik_hash, nik_mask
+from denpasar_checkin.ratelimit import ratelimit_device, ratelimit_nik
 from denpasar_checkin.sql import insert_select_parts, prepared_cursor, row_insert
 from offices.live_codes import live_proof_check
 from offices.models import Entrance
 from screening.decision import Decision, HealthSnapshot, Policy, screening_decide
+from screening.names import names_match
 from screening.selectors import effective_capacity, effective_capacity_today
 from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, status_lookup
-from screening.vocabulary import Colour, Outcome, PersonKind, Reason, ScanAction
+from screening.vocabulary import Colour, Outcome, PersonKind, PublicOutcome, Reason, ScanAction
 
 from .closing import visit_close
 from .events import scan_event_announce
 from .inputs import DependantInput, dependants_clean, name_clean, nik_clean, nonce_clean, phone_clean
 from .messages import live_code_refusal
 from .models import ClosedBy, Device, Person, Resolution, ScanEvent, Visit
-from .selectors import EntranceRead, device_for_token, device_token_hash, entrance_read
+from .selectors import EntranceRead, device_for_token, device_owner_digest, device_token_hash, entrance_read
 from .tasks import scan_alert_notify
 
 logger = logging.getLogger(__name__)
@@ -146,6 +148,9 @@ class Arrival:
     note: str = ""
     live: str | None = None
     approving: ScanEvent | None = None  # the pending scan an officer approves
+    # The name given is not the name on record for this NIK (see _identity_matches): a referral that touches
+    # nothing of the person's. Set by the admission, never by a way in.
+    stranger: bool = False
 
     @property
     def typed(self) -> bool:
@@ -193,8 +198,14 @@ def arrival_for_approval(*, scan: ScanEvent, officer: AbstractBaseUser, note: st
     """The person of a pending scan, with the children they came with, as the officer lets them in."""
     person = scan.person
     if person is None:
-        raise CaseClosed("not_pending", _("Only a pending scan can be approved."))
-    return Arrival(digest=person.nik_hash, name=person.name, officer=officer, note=note, approving=scan)
+        # The name given did not match the NIK: the scan names nobody, so there is nobody to let in.
+        raise CaseClosed(
+            "identity_unconfirmed",
+            _("The name given does not match this NIK. Check the KTP and check the person in by hand."),
+        )
+    return Arrival(
+        digest=person.nik_hash, name=person.name, phone=person.phone, officer=officer, note=note, approving=scan
+    )
 
 
 def entrance_code_check(entrance_code: Any) -> None:
@@ -308,10 +319,28 @@ def _admit_once(*, entrance_code: str, arrival: Arrival, now: datetime.datetime,
             capacity=read.office_capacity, percentage=context.level.percentage_for(read.office_sector)
         ),
     )
-    if read.open_visit_id and read.open_visit_office_id == read.office_id:
+    stored_name = read.person_name if read.person_id is not None else None
+    if not _identity_matches(arrival=arrival, snapshot=snapshot, stored_name=stored_name):
+        # Identity before anything: nothing about the NIK's owner is read out or written, not even "inside".
+        arrival = dataclasses.replace(arrival, stranger=True)
+    elif read.open_visit_id and read.open_visit_office_id == read.office_id:
         return _already_inside(door=door, arrival=arrival, now=now)
     decision = _decide(door=door, arrival=arrival, snapshot=snapshot, today=today)
     return _admission_write(door=door, arrival=arrival, decision=decision, now=now)
+
+
+def _identity_matches(*, arrival: Arrival, snapshot: HealthSnapshot, stored_name: str | None) -> bool:
+    """Whether the name given is the name on record for this NIK, with the status lookup's matching.
+
+    The name on record is the registry's; when the registry does not know the NIK, the one stored at the
+    person's first check-in. An officer checks the KTP at the door, and a remembered phone or an approval carries
+    the person's own record, so only an anonymous typed check-in can be a stranger.
+    """
+    if arrival.officer is not None or not arrival.typed:
+        return True
+    if snapshot.registered:
+        return snapshot.found
+    return stored_name is None or names_match(arrival.name, stored_name)
 
 
 def _entrance_or_error(read: EntranceRead | None) -> EntranceRead:
@@ -413,12 +442,13 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
     """The decision's writes, all or nothing: the person, the gate, the visits, the scan event, the device."""
     read = door.read
     person_changes = _person_changes(read=read, arrival=arrival)
-    children_come = decision.outcome != Outcome.DENIED and bool(arrival.children or arrival.approving)
+    children_come = not arrival.stranger and decision.outcome != Outcome.DENIED
+    children_come = children_come and bool(arrival.children or arrival.approving)
     remember = arrival.remember_device and arrival.typed
     # Writes beside the scan event (and the visit, when admitted): only these need the transactional path.
-    other_writes = any(
-        (arrival.approving, read.person_id is None, person_changes, read.open_visit_id, children_come, remember)
-    )
+    new_person = read.person_id is None and not arrival.stranger
+    closes_elsewhere = bool(read.open_visit_id) and not arrival.stranger
+    other_writes = any((arrival.approving, new_person, person_changes, closes_elsewhere, children_come, remember))
     one_statement = connection.vendor == "postgresql" and getattr(settings, "ADMISSION_ONE_STATEMENT", False)
     if decision.admitted and not other_writes and one_statement and read.staff_inside is not None:
         return _admit_in_one_statement(door=door, arrival=arrival, decision=decision, now=now)
@@ -431,7 +461,7 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
         if arrival.approving is not None:
             scan_case_lock(arrival.approving.pk)
         person_id = _person_save(read=read, arrival=arrival, changes=person_changes, now=now)
-        if read.open_visit_id:
+        if closes_elsewhere:
             # One open visit per person: coming in here closes the visit at the other office.
             visit_close(
                 visit_id=read.open_visit_id,
@@ -443,7 +473,7 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
         child_ids = _children_people(arrival) if children_come else []
         if decision.admitted:
             decision, visit_id, gate = _gate_pass(
-                door=door, decision=decision, person_id=person_id, child_ids=child_ids, now=now
+                door=door, decision=decision, person_id=person_id, phone=arrival.phone, child_ids=child_ids, now=now
             )
         counted = child_ids if decision.outcome != Outcome.DENIED else []
         event_id = _scan_insert(
@@ -465,7 +495,9 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
             _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
         if remember and decision.admitted:
             device_token = _device_remember(person_id=person_id, now=now)
-        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
+        transaction.on_commit(
+            lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=_tells_satgas(decision))
+        )
     return _result(
         door=door,
         arrival=arrival,
@@ -500,7 +532,9 @@ def _admit_in_one_statement(
             decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
         else:
             occupancy = GateResult(True, staff_inside, visitors_inside)
-        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
+        transaction.on_commit(
+            lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=_tells_satgas(decision))
+        )
     return _result(
         door=door,
         arrival=arrival,
@@ -529,6 +563,7 @@ def _one_statement_sql(
         "office_id": read.office_id,
         "entrance_in_id": read.id,
         "kind": door.kind,
+        "phone": arrival.phone,
         "checked_in_at": now,
     }
     visit_table, visit_columns, visit_select, visit_params = insert_select_parts(Visit, values=visit_values)
@@ -559,7 +594,7 @@ def _one_statement_sql(
 
 
 def _gate_pass(
-    *, door: _Door, decision: Decision, person_id: int, child_ids: list[int], now: datetime.datetime
+    *, door: _Door, decision: Decision, person_id: int, phone: str, child_ids: list[int], now: datetime.datetime
 ) -> tuple[Decision, int | None, GateResult]:
     """The atomic occupancy gate for the adult and their children, then their visits when it let them in."""
     gate = occupancy_admit(
@@ -573,12 +608,16 @@ def _gate_pass(
         # The failed conditional UPDATE is the verdict; the counts read after it are for display only (a check-out
         # committing in between must not turn a refusal into an uncounted admission).
         return Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour), None, gate
-    return decision, _visits_insert(door=door, person_id=person_id, child_ids=child_ids, now=now), gate
+    visit_id = _visits_insert(door=door, person_id=person_id, arrival_phone=phone, child_ids=child_ids, now=now)
+    return decision, visit_id, gate
 
 
 def _person_changes(*, read: EntranceRead, arrival: Arrival) -> dict[str, Any]:
-    """What a typed check-in changes about a known person: their name as typed, a new phone."""
-    if read.person_id is None or not arrival.typed:
+    """What an officer's typed check-in corrects about a known person: the name from the KTP, a new phone.
+
+    Anyone else's check-in changes nothing stored about the person: the phone they give belongs to the visit.
+    """
+    if read.person_id is None or not arrival.typed or arrival.officer is None:
         return {}
     changes: dict[str, Any] = {}
     if read.person_name != arrival.name:
@@ -588,7 +627,12 @@ def _person_changes(*, read: EntranceRead, arrival: Arrival) -> dict[str, Any]:
     return changes
 
 
-def _person_save(*, read: EntranceRead, arrival: Arrival, changes: dict[str, Any], now: datetime.datetime) -> int:
+def _person_save(
+    *, read: EntranceRead, arrival: Arrival, changes: dict[str, Any], now: datetime.datetime
+) -> int | None:
+    """The person's id, created at their first check-in; None for a stranger, whose scan names nobody."""
+    if arrival.stranger:
+        return None
     if read.person_id is None:
         return Person.objects.create(
             nik_hash=arrival.digest,
@@ -617,10 +661,18 @@ def _children_people(arrival: Arrival) -> list[int]:
     return ids
 
 
-def _visits_insert(*, door: _Door, person_id: int, child_ids: list[int], now: datetime.datetime) -> int:
+def _visits_insert(
+    *, door: _Door, person_id: int, arrival_phone: str, child_ids: list[int], now: datetime.datetime
+) -> int:
     """The adult's visit and one per child, tied to the adult's so they leave together; returns the adult's."""
     read = door.read
-    values = {"office_id": read.office_id, "entrance_in_id": read.id, "kind": door.kind, "checked_in_at": now}
+    values = {
+        "office_id": read.office_id,
+        "entrance_in_id": read.id,
+        "kind": door.kind,
+        "phone": arrival_phone,
+        "checked_in_at": now,
+    }
     visit_id = row_insert(Visit, values={**values, "person_id": person_id})
     for child_id in child_ids:
         stale = Visit.objects.filter(person_id=child_id, checked_out_at__isnull=True).values("pk", "office_id", "kind")
@@ -779,8 +831,17 @@ def checkin_result_from_event(event: ScanEvent, *, person_name: str) -> CheckinR
     )
 
 
+def _tells_satgas(decision: Decision) -> bool:
+    """Whether the scan queues the Satgas notice task: for every referral, not only a black one.
+
+    The task does nothing for a scan that raised no alert, so a black result costs the request exactly what any other
+    referral costs, and its timing tells an anonymous caller nothing.
+    """
+    return decision.alert or decision.public()[0] == PublicOutcome.SEE_OFFICER
+
+
 def _after_commit(*, event_id: int, entrance_id: int, alert: bool) -> None:
-    """Once the scan is committed: wake the door screens and, for a black status, tell Satgas."""
+    """Once the scan is committed: wake the door screens and, when it may have raised an alert, queue the notice."""
     scan_event_announce(event_id=event_id, entrance_id=entrance_id)
     if alert:
         task_enqueue(scan_alert_notify, scan_event_id=event_id)
@@ -813,20 +874,32 @@ def visit_checkout(
     *,
     entrance_code: str,
     nik: Any = None,
+    name: Any = None,
     device_token: str | None = None,
     visit_id: int | None = None,
     officer: AbstractBaseUser | None = None,
     now: datetime.datetime | None = None,
 ) -> CheckoutResult:
-    """End a person's open visit (by NIK, remembered device, or visit id for officers) at this entrance's office."""
+    """End a person's open visit at this entrance's office: by NIK and name, remembered phone, or (officers) visit id.
+
+    A name that is not the name on record answers exactly as "not inside" and closes nothing.
+    """
     now = now or timezone.now()
     entrance_code_check(entrance_code)
+    person = None
+    if visit_id is None and not (device_token and nik in (None, "")):
+        person = _person_typed(nik=nik, name=name, phone=None, dependants=None, today=timezone.localdate(now))
     entrance = Entrance.objects.select_related("office").filter(code=entrance_code).first()
     if entrance is None:
         raise EntranceUnknown(
             "entrance_unknown", _("This QR code is not valid or no longer in use. Please ask the officer at the door.")
         )
-    visit = _visit_to_close(office_id=entrance.office_id, nik=nik, device_token=device_token, visit_id=visit_id)
+    if visit_id is not None:
+        visit = _visit_to_close(office_id=entrance.office_id, visit_id=visit_id)
+    elif person is None:
+        visit = _visit_to_close(office_id=entrance.office_id, device_token_hash=device_token_hash(device_token))
+    else:
+        visit = _visit_by_identity(office_id=entrance.office_id, person=person, officer=officer, now=now)
     with transaction.atomic():
         closed = visit_close(
             visit_id=visit.pk,
@@ -874,19 +947,46 @@ def visit_checkout(
     )
 
 
-def _visit_to_close(*, office_id: int, nik: Any, device_token: str | None, visit_id: int | None) -> Visit:
-    """The open visit of an adult at this office, found by visit id (officers), remembered phone or NIK."""
+def _visit_to_close(
+    *, office_id: int, visit_id: int | None = None, device_token_hash: str | None = None, digest: str | None = None
+) -> Visit:
+    """The open visit of an adult at this office, found by visit id (officers), remembered phone or NIK hash."""
     visits = Visit.objects.filter(office_id=office_id, checked_out_at__isnull=True, guardian_visit__isnull=True)
     if visit_id is not None:
         visits = visits.filter(pk=visit_id)
-    elif device_token and nik in (None, ""):
-        visits = visits.filter(person__devices__token_hash=device_token_hash(device_token))
+    elif device_token_hash is not None:
+        visits = visits.filter(person__devices__token_hash=device_token_hash)
     else:
-        visits = visits.filter(person__nik_hash=nik_hash(nik_clean(nik)))
-    visit = visits.first()
+        visits = visits.filter(person__nik_hash=digest)
+    visit = visits.select_related("person").first()
     if visit is None:
         raise NotInside("not_inside", _("You are not checked in at this office."))
     return visit
+
+
+def _visit_by_identity(
+    *, office_id: int, person: dict[str, Any], officer: AbstractBaseUser | None, now: datetime.datetime
+) -> Visit:
+    """The visit of the person with this NIK, only when the name given is the name on record (else: not inside).
+
+    The status is read before the visit, whether or not anyone is inside, so a stranger's answer and a true "not
+    inside" take the same path.
+    """
+    _context, snapshot = status_lookup(nik_hash=person["digest"], name=person["name"], today=timezone.localdate(now))
+    visit = _visit_to_close(office_id=office_id, digest=person["digest"])
+    arrival = Arrival(digest=person["digest"], name=person["name"], nik=person["nik"], officer=officer)
+    if not _identity_matches(arrival=arrival, snapshot=snapshot, stored_name=visit.person.name):
+        raise NotInside("not_inside", _("You are not checked in at this office."))
+    return visit
+
+
+def device_ratelimit(*, token: str) -> None:
+    """A remembered phone counts against its own limit and against its owner's per-NIK limit, so a phone is no way
+    round the strict limit on one person."""
+    ratelimit_device(token=token)
+    digest = device_owner_digest(token=token)
+    if digest is not None:
+        ratelimit_nik(nik_hash=digest)
 
 
 def device_forget(*, token: str) -> int:

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from denpasar_checkin.nik import nik_hash
-from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_device, ratelimit_nik
+from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_nik
 from offices.live_codes import LiveCheck, live_proof_check
 from offices.models import Entrance
 
@@ -30,6 +30,7 @@ from .services import (
     LiveCodeRefused,
     NotInside,
     device_forget,
+    device_ratelimit,
     visit_checkin,
     visit_checkout,
 )
@@ -282,7 +283,7 @@ def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> H
     form = None
     try:
         if token and not request.POST.get("nik"):
-            ratelimit_device(token=token)
+            device_ratelimit(token=token)
             result = visit_checkin(entrance_code=place.code, device_token=token, nonce=nonce, live=live_pass)
         else:
             form = CheckinForm(request.POST)
@@ -346,9 +347,11 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
             if not form.is_valid():
                 return _checkout_page(request, place, form=form, status=400)
             ratelimit_nik(nik_hash=nik_hash(form.cleaned_data["nik"]))
-            result = visit_checkout(entrance_code=place.code, nik=form.cleaned_data["nik"])
+            result = visit_checkout(
+                entrance_code=place.code, nik=form.cleaned_data["nik"], name=form.cleaned_data["name"]
+            )
         elif token:
-            ratelimit_device(token=token)
+            device_ratelimit(token=token)
             result = visit_checkout(entrance_code=place.code, device_token=token)
         else:
             return _checkout_page(request, place)

@@ -23,7 +23,10 @@ end
 local function checkout()
   local person = table.remove(inside, 1)
   last = { action = "out", person = person.person, code = person.code }
-  return json_post("/api/v1/checkouts/", string.format('{"entrance":"%s","nik":"%s"}', person.code, nik_for(person.person)))
+  return json_post(
+    "/api/v1/checkouts/",
+    string.format('{"entrance":"%s","nik":"%s","name":"%s"}', person.code, nik_for(person.person), name_for(person.person))
+  )
 end
 
 function request()

@@ -238,3 +238,16 @@ def test_schema_documents_the_door_api(client):
     assert b"/api/v1/entrances/{entrance_id}/events/" in content
     assert b"/api/v1/scans/{scan_id}/decision/" in content
     assert b"scans_decision_create" in content
+
+
+def test_schema_states_the_cursor_range_the_view_accepts(client_in, entrance):
+    """`after` is documented as 0..10^18-1; outside that the view answers 400 with a field message."""
+    operation = client_in.get("/api/schema/?format=json").json()["paths"]["/api/v1/entrances/{entrance_id}/events/"]
+    (after,) = [p for p in operation["get"]["parameters"] if p["name"] == "after"]
+    url = f"/api/v1/entrances/{entrance.pk}/events/"
+
+    assert after["schema"] == {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+    assert client_in.get(f"{url}?after={10**18 - 1}").status_code == 200
+    for bad in ("-1", str(10**18), "1.5"):
+        response = client_in.get(f"{url}?after={bad}")
+        assert response.status_code == 400 and response.json()["after"], bad

@@ -23,6 +23,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SCREENSHOT = "/tmp/door.png"
 SCREENSHOT_PORTRAIT = "/tmp/door-portrait.png"
 FEED_CARDS = "#feed [data-event-id]"
+# Playwright's wait_for_function evals its string in the page, which the CSP forbids ('unsafe-eval' is not allowed);
+# the policy itself is tested in a browser in tests/test_middleware.py.
+DOOR_TABLET = {"viewport": {"width": 1280, "height": 800}, "locale": "en", "bypass_csp": True}
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +70,7 @@ def door(browser, live_server, client, entrance):
     """The officer's tablet (landscape), logged in with a real session cookie, on the door screen."""
     officer = UserFactory(roles=["Petugas"], offices=[entrance.office])
     client.force_login(officer)
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en")
+    context = browser.new_context(**DOOR_TABLET)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -129,7 +132,7 @@ def test_dropped_stream_reconnects_and_shows_the_gap_exactly_once(browser, live_
     settings.DOOR_STREAM_RETRY_MS = 2500
     officer = UserFactory(roles=["Petugas"], offices=[entrance.office])
     client.force_login(officer)
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en")
+    context = browser.new_context(**DOOR_TABLET)
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
     context.set_default_timeout(10_000)
     page = context.new_page()

@@ -344,6 +344,61 @@ def test_adding_an_office_in_admin_creates_its_occupancy_counter(client, city_ad
     assert OfficeOccupancy.objects.filter(office__name="Dinas Pariwisata").exists()
 
 
+def office_change_data(office, **changes) -> dict:
+    """The office change form as the admin posts it, with no inline rows."""
+    return {
+        "name": office.name,
+        "address": office.address,
+        "sector": office.sector,
+        "capacity": office.capacity,
+        "opens_at": f"{office.opens_at:%H:%M}",
+        "closes_at": f"{office.closes_at:%H:%M}",
+        **inline_management("entrances"),
+        **inline_management("staff"),
+        **changes,
+    }
+
+
+@pytest.mark.django_db
+def test_office_admin_sees_the_sector_but_cannot_edit_it(client, office_admin, office_a):
+    client.force_login(office_admin)
+
+    response = client.get(admin_url("offices.office", "change", office_a.pk))
+
+    assert response.status_code == 200
+    assert "sector" not in response.context["adminform"].form.fields
+    assert 'name="sector"' not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_office_admin_posting_a_sector_changes_nothing_but_the_rest_saves(client, office_admin, office_a):
+    client.force_login(office_admin)
+    assert office_a.sector == "non_esensial"
+
+    response = client.post(
+        admin_url("offices.office", "change", office_a.pk),
+        office_change_data(office_a, sector="kritikal", capacity=55),
+    )
+
+    assert response.status_code == 302
+    office_a.refresh_from_db()
+    assert (office_a.sector, office_a.capacity) == ("non_esensial", 55)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["city_admin", "superuser"])
+def test_city_wide_admin_changes_the_sector(client, office_a, who, request):
+    client.force_login(request.getfixturevalue(who))
+
+    response = client.post(
+        admin_url("offices.office", "change", office_a.pk), office_change_data(office_a, sector="kritikal")
+    )
+
+    assert response.status_code == 302
+    office_a.refresh_from_db()
+    assert office_a.sector == "kritikal"
+
+
 def inline_management(prefix: str, *, total: int = 0, initial: int = 0) -> dict[str, int]:
     return {
         f"{prefix}-TOTAL_FORMS": total,

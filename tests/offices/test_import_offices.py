@@ -242,3 +242,43 @@ def test_changed_capacity_updates_the_existing_office(tmp_path):
     assert office.capacity == 75
     assert (result.offices_created, result.offices_updated) == (0, 1)
     assert [(r.office_id, r.entrance_id, r.created) for r in result.rows] == [(office.id, entrance.id, False)]
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b"], ids=["NUL", "ESC"])
+def test_a_line_with_a_control_character_is_reported_by_line_and_the_others_load(control):
+    text = (
+        HEADER
+        + "Kantor A,Jl. A,esensial,50,Pintu Utama\n"  # line 2
+        + f"Kantor B{control},Jl. B,esensial,50,Pintu Utama\n"  # line 3
+        + f"Kantor C,Jl. C,esensial,50,Pintu{control}Samping\n"  # line 4
+        + f'Kantor D,"Jl. D{control}",esensial,50,Pintu Utama\n'  # line 5
+        + "Kantor E,Jl. E,esensial,50,Pintu Utama\n"  # line 6
+    )
+
+    with translation.override("en"):
+        result = offices_import_csv(text=text)
+
+    assert [(e.line, e.code) for e in result.errors] == [
+        (3, "control_characters"),
+        (4, "control_characters"),
+        (5, "control_characters"),
+    ]
+    assert [e.message for e in result.errors] == [
+        "office: Remove the control characters from this field.",
+        "entrance: Remove the control characters from this field.",
+        "address: Remove the control characters from this field.",
+    ]
+    assert sorted(Office.objects.values_list("name", flat=True)) == ["Kantor A", "Kantor E"]
+
+
+def test_a_line_break_inside_a_quoted_cell_is_whitespace_not_a_control_character():
+    result = offices_import_csv(text=HEADER + '"Kantor\r\nA",Jl. A,esensial,50,Pintu Utama\n')
+    assert result.errors == []
+    assert Office.objects.get().name == "Kantor A"
+
+
+def test_command_reports_a_control_character_by_line(tmp_path):
+    text = HEADER + "Kantor A,Jl. A,esensial,50,Pintu Utama\n" + "Kantor\x00B,Jl. B,esensial,50,Pintu Utama\n"
+    out, err = run(csv_file(tmp_path, text))
+    assert "line 3" in err and "Remove the control characters" in err
+    assert list(Office.objects.values_list("name", flat=True)) == ["Kantor A"]

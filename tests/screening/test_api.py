@@ -183,3 +183,26 @@ def test_a_pushed_update_alerts_the_office_where_the_person_is_inside(settings, 
     )
     assert ScanEvent.objects.filter(alert=True).count() == 1
     assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b", "\ud800"], ids=["NUL", "ESC", "lone-surrogate"])
+def test_one_item_with_a_control_character_is_reported_by_index_and_the_good_ones_applied(control):
+    client = token_client("Satgas")
+    items = [item(1), item(2, name=f"Orang{control}Dua"), item(3)]
+    # json.dumps escapes a lone surrogate (\ud800), which JSON allows and Python reads back as one.
+    response = client.generic(
+        "POST", URL, json.dumps(items), content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert body["created"] == 2
+    assert body["errors"] == [{"index": 1, "errors": {"name": ["Remove the control characters from this field."]}}]
+    assert sorted(HealthStatus.objects.values_list("name", flat=True)) == ["Orang 1", "Orang 3"]
+
+
+def test_the_schema_states_the_item_limits(client):
+    documented = client.get("/api/schema/?format=json").json()["components"]["schemas"]["HealthStatusItem"]
+    nik, name = documented["properties"]["nik"], documented["properties"]["name"]
+
+    assert (nik["pattern"], nik["minLength"], nik["maxLength"]) == ("^[0-9]{16}$", 16, 16)
+    assert name["maxLength"] == 200

@@ -279,3 +279,69 @@ def test_admin_edit_still_marks_the_row_as_admin_and_refreshed(client):
     status.refresh_from_db()
     assert status.source == "admin" and status.doses == 2
     assert status.refreshed_at <= timezone.now()
+
+
+# --- control characters -----------------------------------------------------------------------------------------
+# PostgreSQL refuses NUL in text: before, one such item made the whole chunk's write fail (a DataError, a 500).
+
+CONTROL_MESSAGE = "Remove the control characters from this field."
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b"], ids=["NUL", "ESC"])
+def test_upsert_skips_an_item_with_a_control_character_and_applies_the_others(control, english):
+    result = health_statuses_upsert(
+        items=[
+            {"nik": nik_make(1), "name": "I Made Wirawan", "doses": 2},
+            {"nik": nik_make(2), "name": f"Ni Luh{control}Ayu", "doses": 2},
+            {"nik": nik_make(3), "name": "Ni Kadek Sari", "doses": 1},
+        ],
+        source=StatusSource.API,
+    )
+    assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
+    assert result.errors == [(1, {"name": [CONTROL_MESSAGE]})]
+    assert sorted(HealthStatus.objects.values_list("name", flat=True)) == ["I Made Wirawan", "Ni Kadek Sari"]
+
+
+def test_a_control_character_is_reported_with_the_items_other_errors(english):
+    result = health_statuses_upsert(items=[{"nik": "12", "name": "Ni Luh\x00", "doses": 9}], source="api")
+    [(index, errors)] = result.errors
+    assert index == 0 and sorted(errors) == ["doses", "name", "nik"]
+    assert CONTROL_MESSAGE in errors["name"]
+    assert not HealthStatus.objects.exists()
+
+
+@pytest.mark.parametrize("control", ["\x00", "\x1b"], ids=["NUL", "ESC"])
+def test_csv_line_with_a_control_character_is_reported_by_line_and_the_rest_loads(control, english):
+    result = health_statuses_import_csv(
+        stream=csv_bytes(
+            f"{nik_make(1)},I Made Wirawan,2,2021-07-01,none,,",  # line 2
+            f"{nik_make(2)},Ni Luh{control}Ayu,1,2021-07-15,,,",  # line 3
+            f"{nik_make(3)},Ni Kadek Sari,2,,none{control},,",  # line 4
+            f"{nik_make(4)},I Ketut Budi,2,,none,,",  # line 5
+        )
+    )
+    assert (result.created, result.updated, result.unchanged) == (2, 0, 0)
+    assert [(line, sorted(errors)) for line, errors in result.errors] == [(3, ["name"]), (4, ["case_status"])]
+    assert result.errors[0][1]["name"] == [CONTROL_MESSAGE]
+    assert HealthStatus.objects.count() == 2
+
+
+def test_command_reports_a_control_character_by_line(tmp_path, capsys, english):
+    path = tmp_path / "statuses.csv"
+    path.write_bytes(csv_bytes(f"{nik_make(1)},I Made,2,,none,,", f"{nik_make(2)},Ni\x00Luh,2,,none,,").getvalue())
+    call_command("import_health_statuses", str(path))
+    out, err = capsys.readouterr()
+    assert "1 created" in out
+    assert f"line 3: name: {CONTROL_MESSAGE}" in err
+
+
+def test_admin_csv_upload_reports_a_control_character_by_line(client, english):
+    client.force_login(UserFactory(roles=["Satgas"]))
+    upload = csv_bytes(f"{nik_make(1)},I Made,2,,none,,", f"{nik_make(2)},Ni\x00Luh,2,,none,,")
+    upload.name = "statuses.csv"
+    response = client.post("/admin/screening/healthstatus/import-csv/", {"file": upload}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-created="1"' in page and 'data-errors="1"' in page
+    assert "<td>3</td>" in page and CONTROL_MESSAGE in page
+    assert HealthStatus.objects.count() == 1

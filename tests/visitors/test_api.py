@@ -74,7 +74,7 @@ def test_green_visitor_checks_in_then_out(api):
     assert body["office"] == {"id": office.pk, "name": office.name, "occupancy": 1, "capacity": 100}
     assert "colour" not in body
 
-    response = checkout(api, entrance.code, nik=NIK)
+    response = checkout(api, entrance.code, nik=NIK, name=NAME)
 
     assert response.status_code == 200
     body = response.json()
@@ -123,7 +123,7 @@ def test_unknown_device_token_is_a_clear_400(api):
 def test_checkout_when_not_inside_is_409(api):
     entrance = EntranceFactory()
 
-    response = checkout(api, entrance.code, nik=NIK)
+    response = checkout(api, entrance.code, nik=NIK, name=NAME)
 
     assert response.status_code == 409
     assert response.json()["code"] == "not_inside"
@@ -131,7 +131,7 @@ def test_checkout_when_not_inside_is_409(api):
 
 
 def test_checkout_at_unknown_entrance_is_404(api):
-    response = checkout(api, "no-such-code", nik=NIK)
+    response = checkout(api, "no-such-code", nik=NIK, name=NAME)
 
     assert response.status_code == 404
     assert response.json()["code"] == "entrance_unknown"
@@ -140,7 +140,7 @@ def test_checkout_at_unknown_entrance_is_404(api):
 def test_checkout_with_bad_nik_names_the_field(api):
     entrance = EntranceFactory()
 
-    response = checkout(api, entrance.code, nik="123")
+    response = checkout(api, entrance.code, nik="123", name=NAME)
 
     assert response.status_code == 400
     assert response.json()["nik"]
@@ -471,8 +471,8 @@ def test_checkout_is_rate_limited_too(api, settings):
     settings.RATE_LIMIT_NIK = "1/m"
     entrance = EntranceFactory()
 
-    assert checkout(api, entrance.code, nik=NIK).status_code == 409
-    assert checkout(api, entrance.code, nik=NIK).status_code == 429
+    assert checkout(api, entrance.code, nik=NIK, name=NAME).status_code == 409
+    assert checkout(api, entrance.code, nik=NIK, name=NAME).status_code == 429
 
 
 @freeze_time(MID_MINUTE)

@@ -21,8 +21,15 @@ def phone(chromium_path, monkeypatch):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
+        # bypass_csp: wait_for_function evals its string in the page, which the CSP forbids; the policy itself is
+        # tested in a browser in tests/test_middleware.py.
         context = browser.new_context(
-            viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="en"
+            viewport={"width": 360, "height": 740},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="en",
+            bypass_csp=True,
         )
         context.set_default_timeout(10_000)
         page = context.new_page()

@@ -168,7 +168,7 @@ def test_checkout_needs_no_live_code(client, entrance, green):
     with freeze_time(T0):
         form = client.get(page(entrance), {"t": live_token_make(entrance=entrance, at=T0)})
         client.post(page(entrance), form_data(live=live_pass_of(form)))
-    response = client.post(f"/c/{entrance.code}/checkout/", {"nik": nik_make(1)})
+    response = client.post(f"/c/{entrance.code}/checkout/", {"nik": nik_make(1), "name": NAME})
     assert response.status_code == 200
     assert Visit.objects.get().checked_out_at is not None
 

@@ -85,7 +85,7 @@ def test_auto_checkout_closes_forgotten_visits_at_their_due_time_and_releases_pl
     left = visit_checkin(entrance_code=entrance.code, nik=nik_make(3), name="Orang 3", now=at(20, 9))
     from visitors.services import visit_checkout
 
-    visit_checkout(entrance_code=entrance.code, nik=nik_make(3), now=at(20, 12))
+    visit_checkout(entrance_code=entrance.code, nik=nik_make(3), name="Orang 3", now=at(20, 12))
     assert counters(office) == (0, 3)
 
     assert visits_auto_checkout(now=at(20, 17, 30)) == 2  # the adult and the child

@@ -255,18 +255,20 @@ def test_check_out_with_the_remembered_phone(client, entrance):
 
 
 def test_check_out_by_nik_without_a_remembered_phone(client, entrance):
-    visit = VisitFactory(person=PersonFactory(nik=nik_make(15)), entrance_in=entrance)
+    visit = VisitFactory(person=PersonFactory(nik=nik_make(15), name="Made Pulang"), entrance_in=entrance)
     form = client.get(url(entrance, "checkout"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "Enter your NIK to check out." in form and 'name="nik"' in form
+    assert "Enter your NIK to check out." in form and 'name="nik"' in form and 'name="name"' in form
     assert 'name="nik"' in client.post(url(entrance, "checkout")).content.decode()
-    response = client.post(url(entrance, "checkout"), {"nik": nik_make(15)})
+    response = client.post(url(entrance, "checkout"), {"nik": nik_make(15), "name": "made  pulang"})
     assert outcome_of(response) == ("admitted", "checked_out")
     visit.refresh_from_db()
     assert visit.checked_out_at is not None
 
 
 def test_check_out_when_not_inside_is_a_friendly_409(client, entrance):
-    response = client.post(url(entrance, "checkout"), {"nik": nik_make(16)}, HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(
+        url(entrance, "checkout"), {"nik": nik_make(16), "name": "Made Pulang"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 409
     assert "You are not checked in at this office." in response.content.decode()
 
