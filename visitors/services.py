@@ -30,7 +30,7 @@ from screening.selectors import effective_capacity, effective_capacity_today
 from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, status_lookup
 from screening.vocabulary import Colour, Outcome, PersonKind, PublicOutcome, Reason, ScanAction
 
-from .closing import visit_close
+from .closing import VisitClosed, visit_close
 from .events import scan_event_announce
 from .inputs import DependantInput, dependants_clean, name_clean, nik_clean, nonce_clean, phone_clean
 from .messages import live_code_refusal
@@ -446,8 +446,8 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
     children_come = children_come and bool(arrival.children or arrival.approving)
     remember = arrival.remember_device and arrival.typed
     # Writes beside the scan event (and the visit, when admitted): only these need the transactional path.
-    new_person = read.person_id is None and not arrival.stranger
     closes_elsewhere = bool(read.open_visit_id) and not arrival.stranger
+    new_person = read.person_id is None and not arrival.stranger
     other_writes = any((arrival.approving, new_person, person_changes, closes_elsewhere, children_come, remember))
     one_statement = connection.vendor == "postgresql" and getattr(settings, "ADMISSION_ONE_STATEMENT", False)
     if decision.admitted and not other_writes and one_statement and read.staff_inside is not None:
@@ -487,10 +487,7 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
             now=now,
         )
         if decision.outcome == Outcome.PENDING and counted:
-            # An officer who approves this scan later lets the children in with their adult.
-            ScanEvent.dependant_people.through.objects.bulk_create(
-                [ScanEvent.dependant_people.through(scanevent_id=event_id, person_id=pk) for pk in counted]
-            )
+            _children_keep(scan_id=event_id, child_ids=counted)
         if arrival.approving is not None and decision.admitted:
             _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
         if remember and decision.admitted:
@@ -659,6 +656,13 @@ def _children_people(arrival: Arrival) -> list[int]:
         )
         ids.append(person.pk)
     return ids
+
+
+def _children_keep(*, scan_id: int, child_ids: list[int]) -> None:
+    """An officer who approves this pending scan later lets the children in with their adult."""
+    ScanEvent.dependant_people.through.objects.bulk_create(
+        [ScanEvent.dependant_people.through(scanevent_id=scan_id, person_id=pk) for pk in child_ids]
+    )
 
 
 def _visits_insert(
@@ -900,6 +904,29 @@ def visit_checkout(
         visit = _visit_to_close(office_id=entrance.office_id, device_token_hash=device_token_hash(device_token))
     else:
         visit = _visit_by_identity(office_id=entrance.office_id, person=person, officer=officer, now=now)
+    closed, event_id = _checkout_write(entrance=entrance, visit=visit, officer=officer, now=now)
+    # The counter as the release left it (under its row lock), not read again.
+    office = entrance.office
+    return CheckoutResult(
+        capacity=office.capacity,
+        effective_capacity=effective_capacity_today(capacity=office.capacity, sector=office.sector),
+        visit_id=visit.pk,
+        scan_event_id=event_id,
+        office_id=office.pk,
+        office_name=office.name,
+        entrance_id=entrance.pk,
+        entrance_name=entrance.name,
+        people_out=closed.people,
+        staff_inside=closed.occupancy.staff_inside,
+        visitors_inside=closed.occupancy.visitors_inside,
+        at=now,
+    )
+
+
+def _checkout_write(
+    *, entrance: Entrance, visit: Visit, officer: AbstractBaseUser | None, now: datetime.datetime
+) -> tuple[VisitClosed, int]:
+    """Close the visit (and its children's), release the places and record the check-out, all or nothing."""
     with transaction.atomic():
         closed = visit_close(
             visit_id=visit.pk,
@@ -929,22 +956,7 @@ def visit_checkout(
             },
         )
         transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=entrance.pk, alert=False))
-    # The counter as the release left it (under its row lock), not read again.
-    office = entrance.office
-    return CheckoutResult(
-        capacity=office.capacity,
-        effective_capacity=effective_capacity_today(capacity=office.capacity, sector=office.sector),
-        visit_id=visit.pk,
-        scan_event_id=event_id,
-        office_id=office.pk,
-        office_name=office.name,
-        entrance_id=entrance.pk,
-        entrance_name=entrance.name,
-        people_out=closed.people,
-        staff_inside=closed.occupancy.staff_inside,
-        visitors_inside=closed.occupancy.visitors_inside,
-        at=now,
-    )
+    return closed, event_id
 
 
 def _visit_to_close(

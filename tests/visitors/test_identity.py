@@ -207,3 +207,30 @@ def test_a_check_out_answers_alike_for_not_inside_and_a_wrong_name(status):
     assert wrong_name.json() == not_inside.json()
     assert _headers(wrong_name) == _headers(not_inside)
     assert Visit.objects.filter(checked_out_at__isnull=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_referral_does_the_same_work():
+    """A black answer must not take longer than another referral: the same statements, the same queued work.
+
+    Without Redis the queued Satgas notice runs inline, so its reads show here too: every referral has them.
+    """
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    entrance = EntranceFactory()
+    people = {}
+    for n, (kind, status) in enumerate(REFERRALS.items(), start=30):
+        if status is not None:
+            HealthStatusFactory(nik=nik_make(n), **{"name": STRANGER, **status})
+        people[kind] = nik_make(n)
+        _api_checkin(entrance.code, nik=people[kind], name=STRANGER)  # caches warm, first-visit writes done
+    work = {}
+    for kind, nik in people.items():
+        with CaptureQueriesContext(connection) as queries:
+            assert _api_checkin(entrance.code, nik=nik, name=STRANGER).json()["outcome"] == "see_officer"
+        # The statement's shape: its verb and the table it touches, not its values.
+        shapes = [" ".join(query["sql"].split()[:4]) for query in queries.captured_queries]
+        work[kind] = shapes
+    first = work["red"]
+    assert all(found == first for found in work.values()), work
