@@ -70,9 +70,9 @@ def floor(request: HttpRequest) -> JsonResponse:
         if gate is None:
             return JsonResponse({"outcome": "denied", "reason": "capacity_full"})
         cursor.execute(
-            f"INSERT INTO {_VISIT} (person_id, office_id, entrance_in_id, kind, checked_in_at, checked_out_at, "
-            f"closed_by) SELECT id, %s, %s, 'visitor', %s, %s, 'system' FROM {_PERSON} WHERE nik_hash = %s "
-            f"RETURNING id",
+            f"INSERT INTO {_VISIT} (person_id, office_id, entrance_in_id, kind, phone, checked_in_at, "
+            f"checked_out_at, closed_by) SELECT id, %s, %s, 'visitor', '', %s, %s, 'system' FROM {_PERSON} "
+            f"WHERE nik_hash = %s RETURNING id",
             [office_id, entrance_id, now, now, digest],
         )
         visit = cursor.fetchone()
