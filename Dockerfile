@@ -1,4 +1,5 @@
-# Production image: the Django app served by gunicorn with uvicorn workers; the same image runs Celery.
+# Production image: the Django app. By default gunicorn with WSGI sync workers (compose's `web`); the same image runs
+# the event streams under uvicorn (`streams`), Celery and the migrations. nginx in front: see docker-compose.yml.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,7 +24,7 @@ RUN DEBUG=false SECRET_KEY=build NIK_HASH_KEY=1:build FIELD_ENCRYPTION_KEY=AAAAA
     && chown -R app /app
 
 USER app
-EXPOSE 8000
+EXPOSE 8000 8001
 HEALTHCHECK --interval=15s --timeout=3s --retries=3 \
     CMD python -c "import os,sys,urllib.request as u; h=os.environ.get('ALLOWED_HOSTS','localhost').split(',')[0]; r=u.Request('http://127.0.0.1:8000/healthz', headers={'Host': h}); sys.exit(u.urlopen(r, timeout=2).status != 200)"
-CMD ["gunicorn", "denpasar_checkin.asgi:application", "-c", "gunicorn.conf.py"]
+CMD ["gunicorn", "denpasar_checkin.wsgi:application", "-c", "gunicorn.conf.py"]

@@ -8,7 +8,7 @@ PORT ?= 8000
 # The embedded mode is a developer's laptop: DEBUG on unless the caller says otherwise.
 export DEBUG ?= true
 
-.PHONY: run test bench lint messages check-deploy clean
+.PHONY: run serve test bench lint messages check-deploy clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ run: $(VENV)/.installed-run
 	@echo ""
 	@echo "Denpasar Check-in is serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## serve: the production topology on http://127.0.0.1:$(PORT) with the current environment (DATABASE_URL, REDIS_URL,
+## SECRET_KEY...): migrations, then nginx in front of gunicorn (WSGI) and uvicorn (the door's event streams), the
+## Celery worker and beat: the processes of docker-compose.yml (serving/topology.py). Needs nginx. Ctrl-C stops all.
+serve: $(VENV)/.installed-run
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) -m serving --port $(PORT)
 
 ## test: install dev dependencies and run the whole suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set)
 test: $(VENV)/.installed-dev

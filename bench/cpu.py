@@ -55,8 +55,9 @@ class CpuSnapshot:
 
 
 class CpuMeter:
-    def __init__(self, server_pid: int):
-        self.server = psutil.Process(server_pid)
+    def __init__(self, *server_pids: int):
+        # The topology's servers (gunicorn, uvicorn, nginx) are siblings: each is counted with its workers.
+        self.servers = [psutil.Process(pid) for pid in server_pids]
         self.postgres = _find("postgres")
         self.redis = _find("redis-server")
 
@@ -65,7 +66,7 @@ class CpuMeter:
         machine = psutil.cpu_times()
         busy = sum(getattr(machine, f) for f in machine._fields if f not in ("idle", "iowait", "guest", "guest_nice"))
         return CpuSnapshot(
-            server=_tree_seconds(self.server),
+            server=sum(_tree_seconds(server) for server in self.servers),
             postgres=_tree_seconds(self.postgres) if self.postgres else 0.0,
             redis=_tree_seconds(self.redis) if self.redis else 0.0,
             load_generator=own.user + own.system + own.children_user + own.children_system,

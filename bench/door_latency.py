@@ -1,6 +1,6 @@
 """Scan-to-screen latency of the door console: N door screens follow the live feed over SSE while check-ins are
 made through the API; each sample is the time from just before the check-in request to a screen receiving its
-event. Run against a running server (production shape: gunicorn + uvicorn workers, PostgreSQL, Redis).
+event. Run against a running server (production shape: `make serve`, nginx before gunicorn and uvicorn streams).
 
 As a library (the load benchmark calls this):
 

@@ -30,7 +30,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.referrals", description=__doc__)
     parser.add_argument("--samples", type=int, default=200, help="timed answers per kind (200)")
     parser.add_argument("--warmup", type=int, default=30, help="untimed rounds first (30)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers (cores)")
+    parser.add_argument(
+        "--workers", type=int, default=2 * (os.cpu_count() or 1), help="gunicorn WSGI workers (2 per core)"
+    )
     return parser.parse_args(argv)
 
 

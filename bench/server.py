@@ -1,75 +1,68 @@
-"""The server under test: gunicorn with the production gunicorn.conf.py, and its memory (RSS) sampled over time."""
+"""The server under test: the production topology of `make serve` (serving.topology.Topology: nginx in front of
+gunicorn WSGI workers and the uvicorn streams process), and its memory (RSS) sampled over time."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import psutil
 
+from serving.topology import Topology
+
 ROOT = Path(__file__).resolve().parent.parent
+# The best plain WSGI configuration measured on the 2-core machine (README, "Serving"): sync workers, 2 per core.
+# floor_wsgi pins it, so the reference stays put if the product's defaults in gunicorn.conf.py change.
+BEST_WSGI = {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": str(2 * (os.cpu_count() or 1))}
 
 
 class Server:
-    """One gunicorn process group on 127.0.0.1; always stopped by stop() (the caller runs it in a finally)."""
+    """The topology on 127.0.0.1:port, as `make serve` runs it (without Celery: the benchmark has no worker);
+    always stopped by stop() (the caller runs it in a finally). `web_env` is added for gunicorn only."""
 
-    def __init__(self, *, env: dict[str, str], port: int, log_path: Path):
+    def __init__(self, *, env: dict[str, str], port: int, log_path: Path, web_env: dict[str, str] | None = None):
         self.env = env
         self.port = port
         self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        self.web_env = web_env or {}
+        self.topology: Topology | None = None
 
-    def start(self, *, timeout: float = 60) -> None:
-        log = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the server's lifetime
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "denpasar_checkin.asgi:application", "-c", "gunicorn.conf.py"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so stop() ends every worker with it
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log_path}")
-            if self._ready() and len(self.worker_pids()) >= int(self.env.get("WEB_CONCURRENCY", "1")):
-                return
-            time.sleep(0.25)
-        raise RuntimeError(f"gunicorn did not answer /readyz within {timeout:.0f} s; see {self.log_path}")
+    @property
+    def process(self):
+        """gunicorn's master (the web process)."""
+        return self.topology.processes["web"] if self.topology else None
 
-    def _ready(self) -> bool:
+    def start(self, *, timeout: float = 90) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - every process writes here until stop()
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            conn.request("GET", "/readyz")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
-        except OSError:
-            return False
+            self.topology = Topology(
+                port=self.port, env=self.env, web_env=self.web_env, output=log, workdir=self.log_path.parent / "serve"
+            )
+            self.topology.start(timeout=timeout)
+        except Exception:
+            self.topology = None
+            raise
+        finally:
+            log.close()
+        web_env = {**self.env, **self.web_env}
+        expected = int(web_env.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+        deadline = time.monotonic() + timeout
+        while len(self.worker_pids()) < expected and time.monotonic() < deadline:
+            time.sleep(0.25)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        pgid = self.process.pid
-        try:
-            os.killpg(pgid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(pgid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self.process = None
+        if self.topology is not None:
+            self.topology.stop()
+            self.topology = None
+
+    def pids(self) -> list[int]:
+        """The top process of each server of the topology: gunicorn's master, uvicorn, nginx's master."""
+        return [process.pid for process in self.topology.processes.values()] if self.topology else []
 
     def worker_pids(self) -> list[int]:
+        """gunicorn's workers."""
         if self.process is None:
             return []
         try:
@@ -78,20 +71,19 @@ class Server:
             return []
 
     def rss_mb(self) -> float:
-        """Resident memory of the master and every worker, in MB."""
-        if self.process is None:
-            return 0.0
-        try:
-            master = psutil.Process(self.process.pid)
-            processes = [master, *master.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return 0.0
+        """Resident memory of every process of the topology (masters and workers), in MB."""
         total = 0
-        for process in processes:
+        for pid in self.pids():
             try:
-                total += process.memory_info().rss
+                top = psutil.Process(pid)
+                processes = [top, *top.children(recursive=True)]
             except psutil.NoSuchProcess:
                 continue
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.NoSuchProcess:
+                    continue
         return total / 2**20
 
 

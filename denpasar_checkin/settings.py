@@ -174,6 +174,8 @@ else:
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = "Asia/Makassar"
 CELERY_TASK_ACKS_LATE = True
+# Where beat keeps its last-run times (docker-compose.yml and serving/topology.py run beat without --schedule).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default="/tmp/celerybeat-schedule")  # noqa: S108
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Redis caveat: an unacknowledged task is redelivered after the visibility timeout, so it must exceed
