@@ -478,72 +478,113 @@ class Bench:
         inprocess_profile = api_profile(data=self.data) if not self.args.no_profile else {}
         visits_reset()
         posters = _posters()
-        codes = self.data.regular_codes
-        hot_codes = self.data.hotspot.codes
         profile: dict = {}
-        soak: dict = {}
-        door: dict | None = None
         only = {name.strip() for name in self.args.only.split(",") if name.strip()}
 
         def wanted(name: str) -> bool:
             return not only or name in only
 
         try:
-            if wanted("floor_wsgi"):
-                # The floor on the best plain WSGI configuration, through the same nginx (bench.server.BEST_WSGI):
-                # the ratio checkin_vs_best_floor isolates what the product's serving and code cost.
-                from .server import BEST_WSGI
-
-                self.server_start(web_env=BEST_WSGI)
-                self.run("floor_wsgi", script="floor", codes=codes)
-                self.server_stop()
-            self.server_start()
-            if wanted("bare"):
-                self.run("bare", script="bare", codes=codes)
-            if wanted("floor"):
-                self.run("floor", script="floor", codes=codes)
-            if wanted("checkin") or wanted("checkin_half_rate"):
-                checkin = self.run("checkin", script="checkin", codes=codes)
-                if wanted("checkin_half_rate"):
-                    self.run_half_rate(checkin["rps"])
-            if wanted("checkin_checkout"):
-                self.run("checkin_checkout", script="pairs", codes=codes, hold=1, leave_probability=0)
-            if wanted("page"):
-                page_skipped = self.page_probe()
-                if page_skipped is None:
-                    self.run("page", script="page", codes=codes)
-                else:
-                    self.runs["page"] = {"skipped": page_skipped}
-                    print(f"run page                 skipped: {page_skipped}", flush=True)
-            if wanted("hotspot"):
-                # Each thread keeps up to 4 people inside: 4 x connections wanting in, against 20 places.
-                self.run("hotspot", script="pairs", codes=hot_codes, hold=4, leave_probability=0.3)
-            if wanted("door_latency"):
-                door = self.door_latency()
-            if wanted("profile") and not self.args.no_profile:
-                profile = self.profile()
+            door, soak = self._served_runs(wanted=wanted, profile=profile)
             if inprocess_profile:
                 profile["inprocess"] = inprocess_profile
-            if self.args.soak:
-                soak_run = self.run(
-                    "soak",
-                    script="pairs",
-                    codes=codes,
-                    duration=self.args.soak_duration,
-                    hold=1,
-                    leave_probability=0,
-                )
-                soak = _memory_trend(soak_run.get("rss_samples", []))
-            if wanted("checkin_ratelimited") and not self.args.no_ratelimit_run:
-                self.server_stop()
-                self.server_start(rate_limits=True)
-                self.run("checkin_ratelimited", script="checkin", codes=codes, duration=min(self.args.duration, 10))
         finally:
             self.server_stop()
+        self._topology_runs(wanted=wanted)
         results = self._results(timings=timings, queries=queries, posters=posters, profile=profile, soak=soak)
         if door is not None:
             results["door_latency"] = door
         return results
+
+    def _served_runs(self, *, wanted, profile: dict) -> tuple[dict | None, dict]:
+        """The runs against the app served as `make serve` serves it; returns the door latency and the soak trend."""
+        codes = self.data.regular_codes
+        hot_codes = self.data.hotspot.codes
+        door: dict | None = None
+        soak: dict = {}
+        if wanted("floor_wsgi"):
+            # The floor on the best plain WSGI configuration, through the same nginx (bench.server.BEST_WSGI):
+            # the ratio checkin_vs_best_floor isolates what the product's serving and code cost.
+            from .server import BEST_WSGI
+
+            self.server_start(web_env=BEST_WSGI)
+            self.run("floor_wsgi", script="floor", codes=codes)
+            self.server_stop()
+        self.server_start()
+        if wanted("bare"):
+            self.run("bare", script="bare", codes=codes)
+        if wanted("floor"):
+            self.run("floor", script="floor", codes=codes)
+        if wanted("checkin") or wanted("checkin_half_rate"):
+            checkin = self.run("checkin", script="checkin", codes=codes)
+            if wanted("checkin_half_rate"):
+                self.run_half_rate(checkin["rps"])
+        if wanted("checkin_checkout"):
+            self.run("checkin_checkout", script="pairs", codes=codes, hold=1, leave_probability=0)
+        if wanted("page"):
+            page_skipped = self.page_probe()
+            if page_skipped is None:
+                self.run("page", script="page", codes=codes)
+            else:
+                self.runs["page"] = {"skipped": page_skipped}
+                print(f"run page                 skipped: {page_skipped}", flush=True)
+        if wanted("hotspot"):
+            # Each thread keeps up to 4 people inside: 4 x connections wanting in, against 20 places.
+            self.run("hotspot", script="pairs", codes=hot_codes, hold=4, leave_probability=0.3)
+        if wanted("door_latency"):
+            door = self.door_latency()
+        if wanted("profile") and not self.args.no_profile:
+            profile.update(self.profile())
+        if self.args.soak:
+            soak_run = self.run(
+                "soak",
+                script="pairs",
+                codes=codes,
+                duration=self.args.soak_duration,
+                hold=1,
+                leave_probability=0,
+            )
+            soak = _memory_trend(soak_run.get("rss_samples", []))
+        if wanted("checkin_ratelimited") and not self.args.no_ratelimit_run:
+            self.server_stop()
+            self.server_start(rate_limits=True)
+            self.run("checkin_ratelimited", script="checkin", codes=codes, duration=min(self.args.duration, 10))
+        return door, soak
+
+    def _topology_runs(self, *, wanted) -> None:
+        """Runs that build topologies of their own: two nodes behind PgBouncer, then faults (last: it restarts
+        PostgreSQL and Redis)."""
+        from .load import visits_reset
+
+        if wanted("scaleout"):
+            from .scaleout import scaleout_run
+
+            visits_reset()
+            scale = scaleout_run(
+                data=self.data,
+                wrk=self.wrk,
+                env=self._server_env(),
+                duration=min(self.args.duration, 15),
+                connections=self.args.connections,
+                workers=self.args.workers,
+            )
+            self.runs["scaleout"] = scale
+            self.correctness["scaleout"] = {"ok": scale["ok"], "violations": scale["violations"]}
+        if wanted("chaos"):
+            from .chaos import chaos_run
+
+            visits_reset()
+            self.runs["chaos"] = chaos_run(data=self.data, env=self._server_env(), duration=60)
+            visits_reset()
+
+    def _server_env(self) -> dict[str, str]:
+        return _environ(
+            port=infra.free_port(),
+            workers=self.args.workers,
+            max_requests=self.args.max_requests,
+            rate_limits=False,
+            db_pool=self.args.db_pool,
+        )
 
     def _results(self, *, timings: dict, queries: dict, posters: dict | None, profile: dict, soak: dict) -> dict:
         runs = self.runs

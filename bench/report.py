@@ -78,6 +78,10 @@ def table_print(results: dict) -> None:
         if run.get("skipped"):
             print(f"{name:<22}  skipped: {run['skipped']}")
             continue
+        if "p50_ms" not in run:  # a run with a shape of its own (chaos): its counts, not a latency row
+            counts = {key: value for key, value in run.items() if isinstance(value, int | float | bool)}
+            print(f"{name:<22}  {counts}")
+            continue
         check = results["correctness"].get(name, {})
         print(
             f"{name:<22}{_cell(run['rps'], 9)}{_cell(run['p50_ms'], 9, 2)}{_cell(run['p95_ms'], 9, 2)}"

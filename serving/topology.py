@@ -222,6 +222,29 @@ class Topology:
             raise
         return self
 
+    def restart(self, name: str, *, timeout: float = 30) -> subprocess.Popen:
+        """Stop one process of the topology (SIGTERM, SIGKILL after `timeout`) and start it again with the same
+        command, in the same process group (so stop() still ends it). For fault drills (bench/chaos.py)."""
+        argv, extra = self.commands()[name]
+        old = self.processes.get(name)
+        if old is not None and old.poll() is None:
+            old.terminate()
+            try:
+                old.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                old.kill()
+                old.wait(timeout=10)
+        out = self._out(name)
+        try:
+            process = subprocess.Popen(
+                argv, cwd=ROOT, env={**self.env, **extra}, stdout=out, stderr=subprocess.STDOUT,
+                process_group=self._pgid or 0,
+            )  # fmt: skip
+        finally:
+            self._close(out)
+        self.processes[name] = process
+        return process
+
     def _out(self, name: str):
         if self.output is not None:
             return self.output
