@@ -4,7 +4,11 @@ The app is served as `make serve` does (serving.topology.Topology: nginx, gunico
 Celery worker and beat) on the benchmark's database. For `duration` seconds (60) a few threads check random people
 in and out through nginx (http.client, keep-alive, reconnect after an error), recording every admission the server
 acknowledged (200, outcome "admitted", a visit id), every acknowledged check-out, every good answer and every 5xx or
-connection error, each with its time. Meanwhile, spaced out (FAULTS, seconds into the load):
+connection error, each with its time. As a phone does, a client whose answer was lost (cut connection, 502/503/504)
+sends the same request once more after reconnecting: a check-in with the same nonce (the API answers a repeated nonce
+with the first answer), a check-out whose retry answers 409 not_inside counts as checked out; these are `retried`
+and `recovered_by_retry`, and only what still failed after the retry is an error. Meanwhile, spaced out (FAULTS,
+seconds into the load):
 
     kill_web_worker        SIGKILL to one gunicorn worker (gunicorn forks a new one)
     restart_postgresql     pg_ctlcluster --skip-systemctl-redirect <version> main restart (the machine's cluster)
@@ -48,6 +52,7 @@ FAULTS = (("kill_web_worker", 8.0), ("restart_postgresql", 20.0), ("stop_redis_1
           ("restart_celery_worker", 46.0))  # fmt: skip
 REDIS_DOWN_S = 10.0
 DB_GRACE_S = 2.0
+RETRY_STATUSES = (502, 503, 504)  # the proxy lost its upstream: the request is sent once more, as a phone does
 
 
 # --- the load --------------------------------------------------------------------------------------------------
@@ -65,6 +70,9 @@ class Recorder:
         self.errors: list[tuple[float, str, str]] = []  # (t, kind, detail) for 5xx and connection errors
         self.statuses: Counter = Counter()
         self.outcomes: Counter = Counter()
+        self.cut = 0  # connection errors, retried or not (each is a request with no status)
+        self.retried = 0  # requests sent a second time after a cut connection or a 502/503/504
+        self.recovered_by_retry = 0  # of which the second attempt got an answer (< 500)
 
     def now(self) -> float:
         return time.monotonic() - self.t0
@@ -78,7 +86,8 @@ def _client(*, port: int, data, rec: Recorder, stop: threading.Event, seed: int)
     conn: http.client.HTTPConnection | None = None
     inside: list[tuple[int, str, int]] = []  # (person, entrance code, visit id) admitted by this client
 
-    def post(path: str, body: dict) -> tuple[int, dict] | None:
+    def post(path: str, body: dict, *, last: bool) -> tuple[int, dict] | None:
+        """One attempt; a cut connection or a 502/503/504 is an error only on the `last` one (the retry's)."""
         nonlocal conn
         payload = json.dumps(body)
         try:
@@ -92,7 +101,9 @@ def _client(*, port: int, data, rec: Recorder, stop: threading.Event, seed: int)
                 conn = None
         except (OSError, http.client.HTTPException) as error:
             with rec.lock:
-                rec.errors.append((rec.now(), f"connection:{type(error).__name__}", f"{path} {error}"[:200]))
+                rec.cut += 1
+                if last:
+                    rec.errors.append((rec.now(), f"connection:{type(error).__name__}", f"{path} {error}"[:200]))
             if conn is not None:
                 conn.close()
             conn = None
@@ -101,7 +112,7 @@ def _client(*, port: int, data, rec: Recorder, stop: threading.Event, seed: int)
         t = rec.now()
         with rec.lock:
             rec.statuses[response.status] += 1
-            if response.status >= 500:
+            if response.status >= 500 and (last or response.status not in RETRY_STATUSES):
                 rec.errors.append((t, f"http:{response.status}", f"{path} {raw[:150]!r}"))
             elif 200 <= response.status < 300:
                 rec.good.append(t)
@@ -113,10 +124,25 @@ def _client(*, port: int, data, rec: Recorder, stop: threading.Event, seed: int)
             answer = {}
         return response.status, answer
 
+    def send(path: str, body: dict) -> tuple[tuple[int, dict] | None, bool]:
+        """As a phone does: when the answer is lost (cut connection, 502/503/504), send the same request once more
+        (post reconnects). Returns the answer (None if there still is none) and whether it was retried."""
+        got = post(path, body, last=False)
+        if got is not None and got[0] not in RETRY_STATUSES:
+            return got, False
+        with rec.lock:
+            rec.retried += 1
+        got = post(path, body, last=True)
+        if got is not None and got[0] < 500:
+            with rec.lock:
+                rec.recovered_by_retry += 1
+        return got, True
+
     while not stop.is_set():
         if inside:
             person, code, visit = inside.pop()
-            got = post("/api/v1/checkouts/", {"entrance": code, "nik": nik_for(person), "name": name_for(person)})
+            body = {"entrance": code, "nik": nik_for(person), "name": name_for(person)}
+            got, retried = send("/api/v1/checkouts/", body)
             if got is None or got[0] >= 500:
                 inside.append((person, code, visit))  # unanswered: try again (a 409 means it is closed already)
                 continue
@@ -124,6 +150,9 @@ def _client(*, port: int, data, rec: Recorder, stop: threading.Event, seed: int)
             if status == 200 and answer.get("visit"):
                 with rec.lock:
                     rec.checkouts[int(answer["visit"])] = rec.now()
+            elif retried and status == 409 and answer.get("code") == "not_inside":
+                with rec.lock:  # the first attempt checked out, only its answer was lost
+                    rec.checkouts[visit] = rec.now()
             with rec.lock:
                 rec.outcomes[f"out {status} {answer.get('reason') or answer.get('code')}"] += 1
             continue
@@ -131,7 +160,7 @@ def _client(*, port: int, data, rec: Recorder, stop: threading.Event, seed: int)
         code = rng.choice(codes)
         body = {"entrance": code, "nik": nik_for(person), "name": name_for(person), "phone": phone_for(person),
                 "nonce": secrets.token_urlsafe(12)}  # fmt: skip
-        got = post("/api/v1/checkins/", body)
+        got, _retried = send("/api/v1/checkins/", body)  # the same nonce: a repeat gets the first answer
         if got is None:
             continue
         status, answer = got
@@ -444,7 +473,9 @@ def chaos_run(
         # details
         "checkouts_acknowledged": len(rec.checkouts),
         "lost_checkouts": len(set(rec.checkouts) - closed),
-        "requests": sum(rec.statuses.values()) + sum(1 for e in rec.errors if e[1].startswith("connection")),
+        "retried": rec.retried,
+        "recovered_by_retry": rec.recovered_by_retry,
+        "requests": sum(rec.statuses.values()) + rec.cut,
         "rps": round((sum(rec.statuses.values())) / max(load_s, 1e-9), 1),
         "status": {str(k): v for k, v in sorted(rec.statuses.items())},
         "outcomes": dict(rec.outcomes.most_common()),

@@ -138,6 +138,11 @@ def _once(mark: str, send: Callable[[], None]) -> bool:
     return True
 
 
+def satgas_alert_configured() -> bool:
+    """Whether any Satgas channel (e-mail, webhook) is configured, i.e. whether an alert has anything to send."""
+    return bool(settings.SATGAS_ALERT_EMAILS or settings.ALERT_WEBHOOK_URL)
+
+
 def satgas_alert_send(*, alert: SatgasAlert) -> dict[str, bool]:
     """Send the alert on every configured channel, each at most once per alert key.
 

@@ -192,6 +192,9 @@ class ScanEvent(models.Model):
     resolution = models.CharField(_("resolution"), max_length=8, choices=Resolution.choices, blank=True)
     resolution_note = models.CharField(_("resolution note"), max_length=500, blank=True)
     alert_acknowledged_at = models.DateTimeField(_("alert acknowledged at"), null=True, blank=True)
+    # Set once every configured Satgas channel (e-mail, webhook) has sent this alert; the resend sweep looks for
+    # alerts without it (their task was lost with the broker, or ran out of retries).
+    notified_at = models.DateTimeField(_("Satgas notified at"), null=True, blank=True, editable=False)
     alert_acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -239,6 +242,12 @@ class ScanEvent(models.Model):
                 fields=["entrance", "id"],
                 condition=Q(alert=True, alert_acknowledged_at__isnull=True),
                 name="scan_open_alert_idx",
+            ),
+            # The Satgas resend sweep: alerts not yet notified, by time (empty once every alert went out).
+            models.Index(
+                fields=["created_at"],
+                condition=Q(alert=True, notified_at__isnull=True),
+                name="scan_alert_unnotified_idx",
             ),
             # Mostly empty references: only the rows that have one are indexed (deletes of the target find them).
             models.Index(fields=["visit"], condition=Q(visit__isnull=False), name="scan_visit_idx"),

@@ -42,3 +42,9 @@ def retention_purge() -> dict[str, int]:
 )
 def scan_alert_notify(scan_event_id: int) -> dict[str, bool] | None:
     return alerts.scan_alert_notify(scan_event_id=scan_event_id)
+
+
+# The safety net under scan_alert_notify: queued after commit, it is lost when the broker is down at that moment.
+@shared_task(acks_late=True, ignore_result=True)
+def scan_alerts_resend() -> int:
+    return alerts.scan_alerts_resend()

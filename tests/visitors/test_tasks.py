@@ -11,11 +11,11 @@ from django.utils import timezone
 from offices.models import OfficeOccupancy
 from screening.models import HealthStatus
 from screening.notifications import AlertNotSent, webhook_post
-from tests.celery_worker import wait_for
+from tests.celery_worker import broker_at, eager_tasks, wait_for
 from tests.factories import EntranceFactory, HealthStatusFactory, OfficeFactory, PersonFactory, VisitFactory, nik_make
 from tests.loopback import Reply
 from visitors import tasks
-from visitors.alerts import scan_alert_notify
+from visitors.alerts import scan_alert_notify, scan_alerts_resend
 from visitors.models import Person, ScanEvent, Visit
 from visitors.services import visit_checkin
 
@@ -181,3 +181,78 @@ def test_notify_ignores_events_that_are_gone_or_not_alerts():
     HealthStatusFactory(nik=nik_make(4), name="Orang Sehat", doses=2)
     result = visit_checkin(entrance_code=EntranceFactory().code, nik=nik_make(4), name="Orang Sehat")
     assert scan_alert_notify(scan_event_id=result.scan_event_id) is None
+
+
+# --- the resend sweep: alerts whose task was lost -----------------------------------------------------------------
+
+BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1: queueing fails at once
+
+
+def later(minutes: int = 2) -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(minutes=minutes)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_alert_lost_with_the_broker_is_sent_by_the_sweep_exactly_once(settings, loopback_server):
+    settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
+    settings.ALERT_WEBHOOK_URL = loopback_server.url
+    loopback_server.responder = lambda received: Reply(200, {"ok": True})
+    with broker_at(BROKER_DOWN), eager_tasks(False):
+        event = black_checkin(EntranceFactory())  # committed; queueing the notice after commit fails
+    assert mail.outbox == [] and loopback_server.received == []
+    event.refresh_from_db()
+    assert event.notified_at is None
+
+    assert scan_alerts_resend(now=timezone.now()) == 0  # within the grace minute its own task may still be at it
+    assert scan_alerts_resend(now=later()) == 1
+    assert len(mail.outbox) == 1 and len(loopback_server.received) == 1
+    assert loopback_server.received[0].json()["key"] == f"scan:{event.pk}"
+    event.refresh_from_db()
+    assert event.notified_at is not None
+
+    assert scan_alerts_resend(now=later(3)) == 0
+    assert len(mail.outbox) == 1 and len(loopback_server.received) == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_retries_only_the_channel_that_failed(settings, loopback_server):
+    settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
+    settings.ALERT_WEBHOOK_URL = loopback_server.url
+    settings.ALERT_WEBHOOK_TIMEOUT = 1
+    loopback_server.responder = lambda received: Reply(503)
+    event = black_checkin(EntranceFactory())  # django_db without transaction: on_commit never runs, no task
+
+    assert scan_alerts_resend(now=later()) == 0
+    assert len(mail.outbox) == 1 and len(loopback_server.received) == 3
+    assert ScanEvent.objects.get(pk=event.pk).notified_at is None
+
+    loopback_server.responder = lambda received: Reply(200)
+    assert scan_alerts_resend(now=later(3)) == 1
+    assert scan_alerts_resend(now=later(4)) == 0
+    assert len(mail.outbox) == 1 and len(loopback_server.received) == 4
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_old_and_already_notified_alerts_alone(settings, loopback_server):
+    settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
+    settings.ALERT_WEBHOOK_URL = loopback_server.url
+    loopback_server.responder = lambda received: Reply(200)
+    entrance = EntranceFactory()
+    old = black_checkin(entrance, 1)
+    ScanEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - datetime.timedelta(hours=25))
+    sent = black_checkin(entrance, 2)
+    assert scan_alert_notify(scan_event_id=sent.pk) == {"email": True, "webhook": True}  # its own task ran
+    assert ScanEvent.objects.get(pk=sent.pk).notified_at is not None
+
+    assert scan_alerts_resend(now=later()) == 0
+    assert len(mail.outbox) == 1 and len(loopback_server.received) == 1
+    assert ScanEvent.objects.get(pk=old.pk).notified_at is None
+
+
+@pytest.mark.django_db
+def test_the_sweep_task_is_scheduled_every_minute():
+    from denpasar_checkin.celery import app
+
+    entry = app.conf.beat_schedule["scan-alerts-resend"]
+    assert entry["task"] == tasks.scan_alerts_resend.name and entry["schedule"] == 60.0
+    assert tasks.scan_alerts_resend.apply().get() == 0  # run inline: the thin task calls the service
