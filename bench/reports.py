@@ -701,6 +701,9 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=7, help="timed runs per query (the median is reported)")
     parser.add_argument("--seed", type=int, default=20210701)
     parser.add_argument("--keep", action="store_true", help="reuse a loaded database instead of rebuilding it")
+    parser.add_argument(
+        "--visits", type=int, default=VISITS, help=f"visits to load (default {VISITS:,}; people stay {PEOPLE:,})"
+    )
     return parser.parse_args(argv)
 
 
@@ -761,7 +764,9 @@ def _summary(*, info: dict[str, Any], timings: dict[str, Any], postgres: int) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    global VISITS
     args = _arguments(argv)
+    VISITS = args.visits
     if not args.keep:
         database_recreate(host=args.host, port=args.port, user=args.user)
     django_setup(host=args.host, port=args.port, user=args.user)
