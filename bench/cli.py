@@ -53,6 +53,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="DB_POOL_MAX_SIZE for the server: PostgreSQL connections per worker (default: the settings' own)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=4,
+        help="floor_wsgi and checkin alternate in this many rounds of duration/rounds seconds each (4)",
+    )
     parser.add_argument("--only", default="", help="comma-separated runs to do (default: all)")
     parser.add_argument("--soak", action="store_true", help="add a 10-minute check-in/check-out soak run")
     parser.add_argument("--soak-duration", type=float, default=600, help="seconds of the soak (600)")
@@ -140,18 +146,26 @@ class Bench:
         )
         return timings
 
-    def server_start(self, *, rate_limits: bool = False, web_env: dict[str, str] | None = None) -> None:
+    def server_start(
+        self, *, rate_limits: bool = False, web_env: dict[str, str] | None = None, port: int | None = None
+    ):
+        """Serve as `make serve` does on self.port (self.server), or on another port (returned, caller stops it)."""
         from .server import Server
 
+        port = port or self.port
         env = _environ(
-            port=self.port,
+            port=port,
             workers=self.args.workers,
             max_requests=self.args.max_requests,
             rate_limits=rate_limits,
             db_pool=self.args.db_pool,
         )
-        self.server = Server(env=env, port=self.port, log_path=WORKDIR / "server.log", web_env=web_env)
-        self.server.start()
+        log_name = "server.log" if port == self.port else f"server-{port}.log"
+        server = Server(env=env, port=port, log_path=WORKDIR / log_name, web_env=web_env)
+        server.start()
+        if port == self.port:
+            self.server = server
+        return server
 
     def server_stop(self) -> None:
         if self.server is not None:
@@ -171,7 +185,7 @@ class Bench:
         info = redis.Redis.from_url(infra.redis_url()).info("stats")
         return {"pg_sessions": int(sessions or 0), "redis_connections": int(info["total_connections_received"])}
 
-    def _drain(self, timeout: float = 30.0) -> float:
+    def _drain(self, server, timeout: float = 30.0) -> float:
         """Wait until the server has finished what it accepted before the load generator stopped.
 
         Quiet means: no PostgreSQL backend of the benchmark database busy and no new access-log line for a second.
@@ -180,7 +194,7 @@ class Bench:
         from django.db import connection
 
         started = time.monotonic()
-        log = self.server.log_path
+        log = server.log_path
         last_size, quiet_since = -1, None
         while time.monotonic() - started < timeout:
             size = log.stat().st_size if log.exists() else 0
@@ -214,8 +228,10 @@ class Bench:
             **extra,
         }
 
-    def run(self, name: str, *, script: str, codes: list[str], duration: float | None = None, **extra) -> dict:
-        """One wrk run from an empty city, then its correctness checks."""
+    def run(
+        self, name: str, *, script: str, codes: list[str], duration: float | None = None, server=None, **extra
+    ) -> dict:
+        """One wrk run from an empty city, then its correctness checks; against self.server unless told."""
         from .checks import marks_take, run_check
         from .cpu import CpuMeter, cpu_per_request
         from .load import visits_reset
@@ -228,12 +244,13 @@ class Bench:
         duration = duration or self.args.duration
         interval = 5.0 if duration > 120 else 1.0
         print(f"run {name:<20} {duration:g} s ...", end=" ", flush=True)
-        meter = CpuMeter(*self.server.pids())
-        with RssSampler(self.server, interval=interval) as rss:
+        server = server or self.server
+        meter = CpuMeter(*server.pids())
+        with RssSampler(server, interval=interval) as rss:
             cpu_before = meter.snapshot()
-            load = self._wrk(name, script=script, codes=codes, duration=duration, **extra)
+            load = self._wrk(name, script=script, codes=codes, duration=duration, port=server.port, **extra)
             cpu_after = meter.snapshot()
-            drained = self._drain()
+            drained = self._drain(server)
         after = self._counters()
         summary = wrk_summary(load)
         summary["connections"] = self.args.connections
@@ -262,14 +279,16 @@ class Bench:
         self.runs[name] = summary
         return summary
 
-    def _wrk(self, name: str, *, script: str, codes: list[str], duration: float, **extra) -> dict:
+    def _wrk(
+        self, name: str, *, script: str, codes: list[str], duration: float, port: int | None = None, **extra
+    ) -> dict:
         from .loadgen import wrk_run
 
         path = {"bare": "/bench/bare/", "floor": "/bench/floor/"}.get(script, "/")
         return wrk_run(
             wrk=self.wrk,
             script=script,
-            url=self.url + path,
+            url=f"http://127.0.0.1:{port or self.port}{path}",
             duration=duration,
             connections=self.args.connections,
             config=self._config(codes, **extra),
@@ -288,6 +307,38 @@ class Bench:
                 "WHERE office_id = %s",
                 [self.data.floor.id],
             )
+
+    def run_paired(self, *, floor_wsgi: bool, checkin: bool) -> None:
+        """floor_wsgi and checkin in alternating rounds (--rounds, of duration/rounds seconds each), merged per run.
+
+        The floor runs on the best plain WSGI configuration (bench.server.BEST_WSGI), served beside the product on a
+        port of its own through the same nginx set-up, so checkin_vs_best_floor isolates what the product's serving
+        and code cost. Alternating cancels the machine's drift: on a shared 2-core VM, two back-to-back 20 s runs of
+        the same floor differed by a fifth, which a single floor-then-checkin pair reads as a change in the ratio.
+        """
+        from .infra import free_port
+        from .server import BEST_WSGI
+
+        codes = self.data.regular_codes
+        rounds = max(1, self.args.rounds) if floor_wsgi and checkin else 1
+        duration = self.args.duration / rounds
+        floor_server = self.server_start(web_env=BEST_WSGI, port=free_port()) if floor_wsgi else None
+        parts: dict[str, list[tuple[dict, dict]]] = {"floor_wsgi": [], "checkin": []}
+        try:
+            for _round in range(rounds):
+                for name, script, server in (("floor_wsgi", "floor", floor_server), ("checkin", "checkin", None)):
+                    if name == "checkin" and not checkin or name == "floor_wsgi" and not floor_wsgi:
+                        continue
+                    summary = self.run(name, script=script, codes=codes, duration=duration, server=server)
+                    parts[name].append((summary, self.correctness[name]))
+        finally:
+            if floor_server is not None:
+                floor_server.stop()
+        for name, done in parts.items():
+            if len(done) > 1:
+                self.runs[name], self.correctness[name] = _rounds_merged(done)
+                merged = self.runs[name]
+                print(f"    {name:<20} {rounds} rounds: {merged['rps']:8.1f} rps  p99 {merged['p99_ms']:7.2f} ms")
 
     def run_half_rate(self, peak_rps: float) -> dict:
         """Open loop at half the measured check-in peak: the latency a phone sees on a busy, not saturated, day."""
@@ -326,7 +377,7 @@ class Bench:
             cpu_before = meter.snapshot()
             load = paced_run(host="127.0.0.1", port=self.port, rate=rate, duration=duration, request_make=request_make)
             cpu_after = meter.snapshot()
-            self._drain()
+            self._drain(self.server)
         summary = paced_summary(load)
         summary["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu_after, requests=summary["requests"])
         summary["server_rss_peak_mb"] = rss.peak_mb
@@ -397,7 +448,7 @@ class Bench:
         time.sleep(0.5)
         load = self._wrk("checkin_profiled", script="checkin", codes=self.data.regular_codes, duration=duration + 1)
         outputs = {mode: spy.communicate(timeout=60)[0] for mode, spy in spies.items()}
-        self._drain()
+        self._drain(self.server)
         summary = wrk_summary(load)
         check = run_check(data=self.data, marks=marks, load=summary)
         self.correctness["checkin_profiled"] = check
@@ -461,7 +512,7 @@ class Bench:
         except Exception as error:  # the door screen is another feature: report, do not lose the load results
             result = {"error": f"{type(error).__name__}: {error}"}
         finally:
-            self._drain()
+            self._drain(self.server)
             visits_reset()
         print(result.get("error") or f"p50 {result.get('p50_ms')} ms  p95 {result.get('p95_ms')} ms", flush=True)
         return result
@@ -502,23 +553,16 @@ class Bench:
         hot_codes = self.data.hotspot.codes
         door: dict | None = None
         soak: dict = {}
-        if wanted("floor_wsgi"):
-            # The floor on the best plain WSGI configuration, through the same nginx (bench.server.BEST_WSGI):
-            # the ratio checkin_vs_best_floor isolates what the product's serving and code cost.
-            from .server import BEST_WSGI
-
-            self.server_start(web_env=BEST_WSGI)
-            self.run("floor_wsgi", script="floor", codes=codes)
-            self.server_stop()
         self.server_start()
+        if wanted("floor_wsgi") or wanted("checkin"):
+            self.run_paired(floor_wsgi=wanted("floor_wsgi"), checkin=wanted("checkin"))
         if wanted("bare"):
             self.run("bare", script="bare", codes=codes)
         if wanted("floor"):
             self.run("floor", script="floor", codes=codes)
-        if wanted("checkin") or wanted("checkin_half_rate"):
-            checkin = self.run("checkin", script="checkin", codes=codes)
-            if wanted("checkin_half_rate"):
-                self.run_half_rate(checkin["rps"])
+        if wanted("checkin_half_rate"):
+            peak = self.runs.get("checkin", {}).get("rps") or self.run("checkin", script="checkin", codes=codes)["rps"]
+            self.run_half_rate(peak)
         if wanted("checkin_checkout"):
             self.run("checkin_checkout", script="pairs", codes=codes, hold=1, leave_probability=0)
         if wanted("page"):
@@ -640,6 +684,39 @@ def _verdict(value, ok, *, unit: str = "") -> str:
     if value is None:
         return "not measured"
     return f"{'met' if ok(value) else 'MISSED'} ({value}{(' ' + unit) if unit else ''})"
+
+
+def _rounds_merged(done: list[tuple[dict, dict]]) -> tuple[dict, dict]:
+    """One run's summary and checks from its rounds: rps over the whole time, counts summed, CPU per request
+    weighted by requests, and each latency percentile the worst round's (rounds are too short to pool honestly)."""
+    summaries = [summary for summary, _check in done]
+    requests = sum(s["requests"] for s in summaries)
+    seconds = sum(s["duration_s"] for s in summaries)
+    merged = dict(summaries[-1])
+    merged.update(
+        rps=round(requests / seconds, 1) if seconds else 0.0,
+        requests=requests,
+        duration_s=round(seconds, 2),
+        errors=sum(s["errors"] for s in summaries),
+        non_2xx=sum(s["non_2xx"] for s in summaries),
+        socket_errors=sum(s["socket_errors"] for s in summaries),
+        server_rss_peak_mb=max(s["server_rss_peak_mb"] for s in summaries),
+        rounds=[{"rps": s["rps"], "p99_ms": s["p99_ms"], "requests": s["requests"]} for s in summaries],
+    )
+    for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        merged[key] = max(s[key] for s in summaries)
+    cpu = [s.get("cpu_ms_per_request") or {} for s in summaries]
+    merged["cpu_ms_per_request"] = {
+        key: round(
+            sum(c.get(key, 0) * s["requests"] for c, s in zip(cpu, summaries, strict=True)) / max(1, requests), 3
+        )
+        for key in cpu[-1]
+    }
+    checks = [check for _summary, check in done]
+    check = dict(checks[-1])
+    check["violations"] = [v for c in checks for v in c["violations"]]
+    check["ok"] = all(c["ok"] for c in checks)
+    return merged, check
 
 
 def _memory_trend(samples: list[tuple[float, float]]) -> dict:

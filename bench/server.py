@@ -38,7 +38,11 @@ class Server:
         log = open(self.log_path, "ab")  # noqa: SIM115 - every process writes here until stop()
         try:
             self.topology = Topology(
-                port=self.port, env=self.env, web_env=self.web_env, output=log, workdir=self.log_path.parent / "serve"
+                port=self.port,
+                env=self.env,
+                web_env=self.web_env,
+                output=log,
+                workdir=self.log_path.parent / f"serve-{self.port}",
             )
             self.topology.start(timeout=timeout)
         except Exception:

@@ -29,15 +29,22 @@ def _insert_shape(model: type[models.Model], names: tuple[str, ...]) -> tuple[li
         unknown = [name for name in names if name not in by_attname]
         if unknown:
             raise TypeError(f"{model.__name__} has no column for {', '.join(unknown)}")
-        pk = model._meta.pk
-        fields = [
-            f
-            for f in model._meta.concrete_fields
-            if f.attname in names or not ((f is pk and isinstance(f, models.AutoField)) or f.has_db_default())
-        ]
+        fields = [f for f in model._meta.concrete_fields if f.attname in names or not _database_fills(model, f)]
         quote = connection.ops.quote_name
         shape = _SHAPES[key] = (fields, quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields))
     return shape
+
+
+def _database_fills(model: type[models.Model], field: models.Field) -> bool:
+    """Whether leaving the column out of an INSERT stores what save() would: the serial primary key, a database
+    default, or NULL for a nullable column with no default (the table has no default of its own then). Each column
+    left out is one parameter fewer to convert and send on every check-in."""
+    if field is model._meta.pk and isinstance(field, models.AutoField):
+        return True
+    if field.has_db_default():
+        return True
+    auto_now = getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    return field.null and not field.has_default() and not auto_now
 
 
 def _saved_value(field: models.Field, values: dict[str, Any], now: list) -> Any:

@@ -1,9 +1,11 @@
 """Root URL configuration: the only place besides the Celery app that names every app."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from visitors.api import api_not_found
 
 from . import views
 
@@ -12,6 +14,8 @@ admin.site.site_title = _("Denpasar Check-in")
 admin.site.index_title = _("Administration")
 
 urlpatterns = [
+    # Check-ins and check-outs are nearly every request the app serves: their patterns are tried first.
+    path("api/v1/", include("visitors.api_urls")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -20,11 +24,11 @@ urlpatterns = [
     path("offices/", include("offices.urls")),
     path("reports/", include("reports.urls")),
     path("door/", include("door.urls")),
-    # Before visitors' include: it ends with a catch-all JSON 404 for unknown /api/v1/ paths.
     path("api/v1/", include("screening.api_urls")),
     path("api/v1/", include("reports.api_urls")),
     path("api/v1/", include("door.api_urls")),
-    path("api/v1/", include("visitors.api_urls")),
+    # Any other path under /api/v1/ answers a JSON 404 instead of Django's HTML page.
+    re_path(r"^api/v1/", api_not_found),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL, so the page needs no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

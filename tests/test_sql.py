@@ -43,6 +43,17 @@ def test_row_insert_fills_the_other_columns_as_save_would():
     assert (event.action, event.alert, event.dependants, event.note) == ("checkin", False, 0, "")
 
 
+def test_row_insert_leaves_out_nullable_columns_without_a_default():
+    entrance = EntranceFactory()
+    with CaptureQueriesContext(connection) as queries:
+        event_id = row_insert(ScanEvent, values=_event_values(entrance))
+    event = ScanEvent.objects.get(pk=event_id)
+    # NULL from the table, as save() would have written it; and the column is not sent at all.
+    assert (event.resolved_at, event.resolved_by_id, event.officer_id, event.person_id) == (None, None, None, None)
+    assert "resolved_at" not in queries.captured_queries[0]["sql"]
+    assert "resolution_note" in queries.captured_queries[0]["sql"]  # blank text is sent: the table has no default
+
+
 def test_row_insert_sets_auto_now_add_columns():
     person = PersonFactory()
     before = timezone.now()

@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from denpasar_checkin.after_response import after_response
 from denpasar_checkin.celery import task_enqueue
 from denpasar_checkin.nik import nik_decrypt, nik_encrypt, nik_hash, nik_mask
 from denpasar_checkin.ratelimit import ratelimit_device, ratelimit_nik
@@ -28,7 +29,7 @@ from screening.decision import Decision, HealthSnapshot, Policy, screening_decid
 from screening.names import names_match
 from screening.selectors import effective_capacity, effective_capacity_today
 from screening.services import GateResult, occupancy_admit, occupancy_gate_sql, status_lookup
-from screening.vocabulary import Colour, Outcome, PersonKind, PublicOutcome, Reason, ScanAction
+from screening.vocabulary import Colour, Outcome, PersonKind, Reason, ScanAction
 
 from .closing import VisitClosed, visit_close
 from .events import scan_event_announce
@@ -492,9 +493,7 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
             _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
         if remember and decision.admitted:
             device_token = _device_remember(person_id=person_id, now=now)
-        transaction.on_commit(
-            lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=_tells_satgas(decision))
-        )
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
     return _result(
         door=door,
         arrival=arrival,
@@ -529,9 +528,7 @@ def _admit_in_one_statement(
             decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
         else:
             occupancy = GateResult(True, staff_inside, visitors_inside)
-        transaction.on_commit(
-            lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=_tells_satgas(decision))
-        )
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
     return _result(
         door=door,
         arrival=arrival,
@@ -835,20 +832,15 @@ def checkin_result_from_event(event: ScanEvent, *, person_name: str) -> CheckinR
     )
 
 
-def _tells_satgas(decision: Decision) -> bool:
-    """Whether the scan queues the Satgas notice task: for every referral, not only a black one.
-
-    The task does nothing for a scan that raised no alert, so a black result costs the request exactly what any other
-    referral costs, and its timing tells an anonymous caller nothing.
-    """
-    return decision.alert or decision.public()[0] == PublicOutcome.SEE_OFFICER
-
-
 def _after_commit(*, event_id: int, entrance_id: int, alert: bool) -> None:
-    """Once the scan is committed: wake the door screens and, when it may have raised an alert, queue the notice."""
+    """Once the scan is committed: wake the door screens and, when it raised an alert, queue the Satgas notice.
+
+    The notice is queued after the response has gone out, so a black result answers exactly as fast as any other
+    referral (queueing costs the worker a millisecond or two) and only alerts pay for it.
+    """
     scan_event_announce(event_id=event_id, entrance_id=entrance_id)
     if alert:
-        task_enqueue(scan_alert_notify, scan_event_id=event_id)
+        after_response(lambda: task_enqueue(scan_alert_notify, scan_event_id=event_id))
 
 
 # --- check-out --------------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import re
 import threading
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
@@ -189,3 +191,60 @@ def test_schema_states_the_name_limit(schema, component):
 
     assert name["type"] == "string"
     assert name["maxLength"] == 200
+
+
+# --- the plain-text fast path gives DRF's own result ---------------------------------------------------------------
+
+_KEYS = ["entrance", "nik", "name", "phone", "dependants", "nonce", "device_token", "live", "other"]
+_VALUES = st.one_of(
+    st.none(),
+    st.just(""),
+    st.text(alphabet=st.characters(codec="ascii"), max_size=300),
+    # non-ASCII, NUL and lone surrogates (which DRF refuses)
+    st.text(alphabet=st.one_of(st.characters(), st.sampled_from(["\ud800", "\x00", "é"])), max_size=20),
+    st.integers(),
+    st.booleans(),
+    st.lists(st.dictionaries(st.sampled_from(["nik", "name"]), st.text(max_size=5)), max_size=2),
+)
+
+
+def _drf_result(serializer_class, data):
+    """What DRF's own field-by-field path answers, bypassing the fast path."""
+    serializer = serializer_class(data=data)
+    try:
+        value = serializers.Serializer.to_internal_value(serializer, data)
+        return ("valid", serializer.validate(value))
+    except serializers.ValidationError as error:
+        return ("invalid", error.detail)
+
+
+def _served_result(serializer_class, data):
+    serializer = serializer_class(data=data)
+    return ("valid", serializer.validated_data) if serializer.is_valid() else ("invalid", serializer.errors)
+
+
+@pytest.mark.parametrize("serializer_class", [CheckinRequestSerializer, CheckoutRequestSerializer])
+@settings(max_examples=400, deadline=None)
+@given(
+    body=st.one_of(
+        st.dictionaries(st.sampled_from(_KEYS), _VALUES, max_size=9),
+        # Well-formed bodies with one field set to an edge value, so the fast path's own checks (blank, null, too
+        # long, NUL, non-ASCII, lone surrogates) meet every case where it would otherwise accept.
+        st.builds(
+            lambda body, key, edge: {**body, key: edge},
+            st.fixed_dictionaries({key: st.text(alphabet="abc-_", min_size=1, max_size=5) for key in _KEYS}),
+            st.sampled_from(_KEYS),
+            st.sampled_from(["", None, "a\x00", "é", "a\ud800", "a" * 129, "a" * 257, 5, [], {}]),
+        ),
+    )
+)
+def test_the_fast_path_answers_exactly_as_drf(serializer_class, body):
+    assert _served_result(serializer_class, body) == _drf_result(serializer_class, body)
+
+
+def test_a_typical_check_in_takes_the_fast_path():
+    from visitors.serializers import _plain_text_fields
+
+    body = {"entrance": "abc", "nik": nik_make(1), "name": "Ni Luh", "phone": "0812", "nonce": "n" * 12}
+    assert _plain_text_fields(CheckinRequestSerializer._declared_fields, body) == body
+    assert _plain_text_fields(CheckinRequestSerializer._declared_fields, {**body, "name": "Ni Lúh"}) is None
