@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
@@ -19,10 +19,16 @@ from django.utils import timezone
 _SHAPES: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[list[models.Field], str, str]] = {}
 
 
-def _insert_shape(model: type[models.Model], names: tuple[str, ...]) -> tuple[list[models.Field], str, str]:
+def _db() -> Any:
+    """The default database's connection object itself. `django.db.connection` is a proxy that looks the connection
+    up again (a context-local read) on every attribute; the hot path here touches it a few dozen times per INSERT."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _insert_shape(model: type[models.Model], names: tuple[str, ...], db: Any) -> tuple[list[models.Field], str, str]:
     """The columns an INSERT with these values writes (the given ones and every other one save() would fill),
     with the quoted table name and column list; worked out once per model, column set and database."""
-    key = (model, names, connection.vendor)
+    key = (model, names, db.vendor)
     shape = _SHAPES.get(key)
     if shape is None:
         by_attname = {f.attname: f for f in model._meta.concrete_fields}
@@ -30,7 +36,7 @@ def _insert_shape(model: type[models.Model], names: tuple[str, ...]) -> tuple[li
         if unknown:
             raise TypeError(f"{model.__name__} has no column for {', '.join(unknown)}")
         fields = [f for f in model._meta.concrete_fields if f.attname in names or not _database_fills(model, f)]
-        quote = connection.ops.quote_name
+        quote = db.ops.quote_name
         shape = _SHAPES[key] = (fields, quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields))
     return shape
 
@@ -47,7 +53,7 @@ def _database_fills(model: type[models.Model], field: models.Field) -> bool:
     return field.null and not field.has_default() and not auto_now
 
 
-def _saved_value(field: models.Field, values: dict[str, Any], now: list) -> Any:
+def _saved_value(field: models.Field, values: dict[str, Any], now: list, db: Any) -> Any:
     if field.attname in values:
         value = values[field.attname]
     elif getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -56,7 +62,7 @@ def _saved_value(field: models.Field, values: dict[str, Any], now: list) -> Any:
         value = now[0]
     else:
         value = field.get_default()
-    return field.get_db_prep_save(value, connection=connection)
+    return field.get_db_prep_save(value, connection=db)
 
 
 def insert_select_parts(
@@ -69,7 +75,8 @@ def insert_select_parts(
     parameters instead (a CTE's column, a CASE). Params come in select-list order.
     """
     expressions = expressions or {}
-    fields, table, columns = _insert_shape(model, tuple(sorted([*values, *expressions])))
+    db = _db()
+    fields, table, columns = _insert_shape(model, tuple(sorted([*values, *expressions])), db)
     select: list[str] = []
     params: list = []
     now: list = []
@@ -80,7 +87,7 @@ def insert_select_parts(
             params.extend(expression_params)
         else:
             select.append("%s")
-            params.append(_saved_value(field, values, now))
+            params.append(_saved_value(field, values, now, db))
     return table, columns, ", ".join(select), params
 
 
@@ -94,10 +101,11 @@ def row_insert(model: type[models.Model], *, values: dict[str, Any]) -> Any:
     if pre_save.has_listeners(model) or post_save.has_listeners(model):
         return model.objects.create(**values).pk
     table, columns, placeholders, params = insert_select_parts(model, values=values)
-    returning, _params = connection.ops.return_insert_columns([model._meta.pk]) or ("", ())
-    with connection.cursor() as cursor:
+    db = _db()
+    returning, _params = db.ops.return_insert_columns([model._meta.pk]) or ("", ())
+    with db.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) {returning}".rstrip(), params)  # noqa: S608
-        if connection.features.can_return_columns_from_insert:
+        if db.features.can_return_columns_from_insert:
             return cursor.fetchone()[0]
         return cursor.lastrowid
 
@@ -125,15 +133,16 @@ def prepared_cursor() -> Iterator[Any]:
 
     Still wrapped by Django: queries are logged and counted, errors are Django's, execute wrappers apply.
     """
-    options = connection.settings_dict.get("OPTIONS", {})
-    if connection.vendor != "postgresql" or options.get("prepare_threshold") is None:
-        with connection.cursor() as cursor:
+    db = _db()
+    options = db.settings_dict.get("OPTIONS", {})
+    if db.vendor != "postgresql" or options.get("prepare_threshold") is None:
+        with db.cursor() as cursor:
             yield cursor
         return
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        raw = PreparingCursor(connection.connection)
-    wrapper = _PreparedDebugWrapper if connection.queries_logged else CursorWrapper
-    with wrapper(raw, connection) as cursor:
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        raw = PreparingCursor(db.connection)
+    wrapper = _PreparedDebugWrapper if db.queries_logged else CursorWrapper
+    with wrapper(raw, db) as cursor:
         yield cursor

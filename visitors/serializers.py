@@ -180,6 +180,12 @@ class RequestSerializer(serializers.Serializer):
         plain = _plain_text_fields(self._declared_fields, data)
         return plain if plain is not None else super().to_internal_value(data)
 
+    def _read_only_defaults(self) -> dict[str, Any]:
+        # DRF binds every field again to look for read-only fields with defaults; an input serializer has none.
+        if any(field.read_only for field in self._declared_fields.values()):
+            return super()._read_only_defaults()
+        return {}
+
 
 def _plain_text_fields(fields: dict[str, serializers.Field], data: Any) -> dict[str, Any] | None:
     """What DRF would validate `data` to when every field given is a TextField with a plain value (or null where
