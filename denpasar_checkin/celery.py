@@ -34,11 +34,12 @@ app.conf.beat_schedule = {
         "schedule": 900.0,
         "options": {"expires": 900},
     },
-    # Satgas alerts whose notice did not fully go out (task lost while Redis was down, retries exhausted): send again.
-    "scan-alerts-resend": {
-        "task": "visitors.tasks.scan_alerts_resend",
-        "schedule": 60.0,
-        "options": {"expires": 60},
+    # Satgas alerts not yet notified: every check-in alert (no request queues one), and status alerts whose own task
+    # was lost or gave up.
+    "scan-alerts-send": {
+        "task": "visitors.tasks.scan_alerts_send",
+        "schedule": 10.0,
+        "options": {"expires": 10},
     },
     # UU PDP: personal data past RETENTION_DAYS, statuses not refreshed for STATUS_RETENTION_DAYS.
     "retention-purge": {

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
-from wsgiref.util import setup_testing_defaults
 
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 
 # CI sets this so that a missing service or tool fails the run instead of skipping silently.
 STRICT = os.environ.get("DC_REQUIRE_ALL", "").lower() in ("1", "true", "yes")
@@ -136,34 +130,3 @@ def celery_worker(celery_broker):
 
     with worker_running() as worker:
         yield worker
-
-
-# --- requests as a WSGI server makes them ----------------------------------------------------------------------
-
-
-def wsgi_post(path: str, payload: dict):
-    """POST through Django's WSGI handler as a server does: the returned response is built and ready to send, and
-    not yet closed (the caller closes it, as the server does once the body is written)."""
-    body = json.dumps(payload).encode()
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": path,
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(body)),
-        "HTTP_HOST": "testserver",
-        "wsgi.input": io.BytesIO(body),
-    }
-    setup_testing_defaults(environ)
-    return WSGIHandler()(environ, lambda status, headers: None)
-
-
-@pytest.fixture
-def served():
-    """wsgi_post, with the test database connection kept across requests (as the test client keeps it)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield wsgi_post
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)

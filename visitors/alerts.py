@@ -6,6 +6,8 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -17,9 +19,13 @@ from .models import ScanEvent
 logger = logging.getLogger(__name__)
 
 RESEND_WINDOW = datetime.timedelta(hours=24)  # older alerts are stale news: the sweep leaves them alone
-# Younger alerts are left to their own task, which normally sends within seconds (and retries for itself).
+# A status alert (raised by a task, for someone already inside) queues its own notice; the sweep gives it this long.
+# A check-in alert queues nothing: the sweep is how it reaches Satgas.
 RESEND_GRACE = datetime.timedelta(minutes=1)
-RESEND_BATCH = 100  # per sweep run; the next run (a minute later) takes the rest
+RESEND_BATCH = 100  # per sweep run; the next run takes the rest
+# One sweep at a time: a slow webhook must not let the next run send the same alert again meanwhile.
+SWEEP_LOCK_KEY = "visitors:alerts:sweep-lock"
+SWEEP_LOCK_SECONDS = 300  # outlives any sweep (RESEND_BATCH alerts at the webhook timeout); freed when it ends
 
 
 def scan_alert_notify(*, scan_event_id: int) -> dict[str, bool] | None:
@@ -46,22 +52,30 @@ def scan_alert_notify(*, scan_event_id: int) -> dict[str, bool] | None:
     return sent
 
 
-def scan_alerts_resend(*, now: datetime.datetime | None = None) -> int:
-    """Notify Satgas of the alerts of the last RESEND_WINDOW that are not yet marked notified.
+def scan_alerts_send(*, now: datetime.datetime | None = None) -> int:
+    """Notify Satgas of the alerts of the last RESEND_WINDOW that are not yet marked notified (Celery beat, every
+    10 s): the transactional outbox for alerts.
 
-    Their task was lost (the broker was down after commit) or gave up. Channels that already sent are not sent
-    again (satgas_alert_send marks each per alert key). Returns how many alerts are now fully notified.
+    A check-in alert is sent by this sweep and by nothing else. The check-in request queues no work for it, so a black
+    answer costs the request, and the worker after it, exactly what any other referral costs; and an alert committed
+    while the broker is down is sent all the same. A status alert is left to its own task for RESEND_GRACE first.
+    Channels that already sent are not sent again (satgas_alert_send marks each per alert key). Returns how many
+    alerts are now fully notified.
     """
     if not satgas_alert_configured():
         return 0
-    now = now or timezone.now()
+    if not cache.add(SWEEP_LOCK_KEY, 1, SWEEP_LOCK_SECONDS):
+        return 0  # the previous sweep is still sending
+    try:
+        return _alerts_send(now=now or timezone.now())
+    finally:
+        cache.delete(SWEEP_LOCK_KEY)
+
+
+def _alerts_send(*, now: datetime.datetime) -> int:
     pending = (
-        ScanEvent.objects.filter(
-            alert=True,
-            notified_at__isnull=True,
-            created_at__gte=now - RESEND_WINDOW,
-            created_at__lte=now - RESEND_GRACE,
-        )
+        ScanEvent.objects.filter(alert=True, notified_at__isnull=True, created_at__gte=now - RESEND_WINDOW)
+        .filter(Q(action=ScanAction.CHECKIN) | Q(created_at__lte=now - RESEND_GRACE))
         .order_by("created_at")
         .values_list("pk", flat=True)[:RESEND_BATCH]
     )
@@ -72,6 +86,4 @@ def scan_alerts_resend(*, now: datetime.datetime | None = None) -> int:
                 done += 1
         except Exception as error:  # one failing alert must not hold back the others; the next sweep tries again
             logger.warning("Satgas alert for scan %d still not sent: %s", event_id, type(error).__name__)
-    if done:
-        logger.warning("Satgas alert sweep: %d alert(s) sent late", done)
     return done

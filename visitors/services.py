@@ -18,7 +18,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from denpasar_checkin.after_response import after_response
 from denpasar_checkin.celery import task_enqueue
 from denpasar_checkin.nik import nik_decrypt, nik_encrypt, nik_hash, nik_mask
 from denpasar_checkin.ratelimit import ratelimit_device, ratelimit_nik
@@ -426,7 +425,7 @@ def _already_inside(*, door: _Door, arrival: Arrival, now: datetime.datetime) ->
             dependants=0,
             now=now,
         )
-        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=False))
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id))
     return _result(
         door=door,
         arrival=arrival,
@@ -493,7 +492,7 @@ def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: 
             _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
         if remember and decision.admitted:
             device_token = _device_remember(person_id=person_id, now=now)
-        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id))
     return _result(
         door=door,
         arrival=arrival,
@@ -528,7 +527,7 @@ def _admit_in_one_statement(
             decision = Decision(Outcome.DENIED, Reason.CAPACITY_FULL, decision.colour)
         else:
             occupancy = GateResult(True, staff_inside, visitors_inside)
-        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id, alert=decision.alert))
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id))
     return _result(
         door=door,
         arrival=arrival,
@@ -832,15 +831,15 @@ def checkin_result_from_event(event: ScanEvent, *, person_name: str) -> CheckinR
     )
 
 
-def _after_commit(*, event_id: int, entrance_id: int, alert: bool) -> None:
-    """Once the scan is committed: wake the door screens and, when it raised an alert, queue the Satgas notice.
+def _after_commit(*, event_id: int, entrance_id: int, alert: bool = False) -> None:
+    """Once the scan is committed: wake the door screens; for a status alert, queue its Satgas notice too.
 
-    The notice is queued after the response has gone out, so a black result answers exactly as fast as any other
-    referral (queueing costs the worker a millisecond or two) and only alerts pay for it.
+    A check-in queues nothing more, a black one included: its alert reaches Satgas through the scan_alerts_send
+    sweep, so every referral does the same work in the request and after it.
     """
     scan_event_announce(event_id=event_id, entrance_id=entrance_id)
     if alert:
-        after_response(lambda: task_enqueue(scan_alert_notify, scan_event_id=event_id))
+        task_enqueue(scan_alert_notify, scan_event_id=event_id)
 
 
 # --- check-out --------------------------------------------------------------------------------------------------
@@ -947,7 +946,7 @@ def _checkout_write(
                 "created_at": now,
             },
         )
-        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=entrance.pk, alert=False))
+        transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=entrance.pk))
     return closed, event_id
 
 

@@ -44,7 +44,7 @@ def scan_alert_notify(scan_event_id: int) -> dict[str, bool] | None:
     return alerts.scan_alert_notify(scan_event_id=scan_event_id)
 
 
-# The safety net under scan_alert_notify: queued after commit, it is lost when the broker is down at that moment.
+# How check-in alerts reach Satgas, and the safety net under a status alert's own scan_alert_notify.
 @shared_task(acks_late=True, ignore_result=True)
-def scan_alerts_resend() -> int:
-    return alerts.scan_alerts_resend()
+def scan_alerts_send() -> int:
+    return alerts.scan_alerts_send()

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.utils import timezone
 
 from offices.models import OfficeOccupancy
@@ -15,7 +16,7 @@ from tests.celery_worker import broker_at, eager_tasks, wait_for
 from tests.factories import EntranceFactory, HealthStatusFactory, OfficeFactory, PersonFactory, VisitFactory, nik_make
 from tests.loopback import Reply
 from visitors import tasks
-from visitors.alerts import scan_alert_notify, scan_alerts_resend
+from visitors.alerts import SWEEP_LOCK_KEY, scan_alert_notify, scan_alerts_send
 from visitors.models import Person, ScanEvent, Visit
 from visitors.services import visit_checkin
 
@@ -95,6 +96,7 @@ def test_black_checkin_alert_reaches_satgas_through_a_real_worker(settings):
     settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id", "dinkes@denpasarkota.go.id"]
     entrance = EntranceFactory()
     event = black_checkin(entrance)
+    tasks.scan_alerts_send.delay()  # what beat queues every 10 s
     wait_for(lambda: mail.outbox)
     [message] = mail.outbox
     assert message.to == ["satgas@denpasarkota.go.id", "dinkes@denpasarkota.go.id"]
@@ -161,9 +163,11 @@ def test_alert_task_retries_on_failure():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_black_checkin_queues_the_satgas_alert_after_commit(settings, celery_eager):
+def test_a_black_checkin_queues_nothing_and_the_sweep_tells_satgas(settings, celery_eager):
     settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
     black_checkin(EntranceFactory())
+    assert mail.outbox == []  # committed, and nothing ran for it, even with tasks run inline
+    assert scan_alerts_send() == 1
     assert len(mail.outbox) == 1
 
 
@@ -183,7 +187,7 @@ def test_notify_ignores_events_that_are_gone_or_not_alerts():
     assert scan_alert_notify(scan_event_id=result.scan_event_id) is None
 
 
-# --- the resend sweep: alerts whose task was lost -----------------------------------------------------------------
+# --- the alert sweep: every check-in alert, and status alerts whose task was lost -------------------------------
 
 BROKER_DOWN = "redis://127.0.0.1:1/0"  # nothing listens on port 1: queueing fails at once
 
@@ -193,25 +197,50 @@ def later(minutes: int = 2) -> datetime.datetime:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_alert_lost_with_the_broker_is_sent_by_the_sweep_exactly_once(settings, loopback_server):
+def test_a_checkin_alert_committed_while_the_broker_is_down_is_sent_once(settings, loopback_server):
     settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
     settings.ALERT_WEBHOOK_URL = loopback_server.url
     loopback_server.responder = lambda received: Reply(200, {"ok": True})
     with broker_at(BROKER_DOWN), eager_tasks(False):
-        event = black_checkin(EntranceFactory())  # committed; queueing the notice after commit fails
+        event = black_checkin(EntranceFactory())  # committed; the check-in queues nothing, so nothing is lost
     assert mail.outbox == [] and loopback_server.received == []
     event.refresh_from_db()
     assert event.notified_at is None
 
-    assert scan_alerts_resend(now=timezone.now()) == 0  # within the grace minute its own task may still be at it
-    assert scan_alerts_resend(now=later()) == 1
+    assert scan_alerts_send(now=timezone.now()) == 1  # a check-in alert has no grace: the sweep is its only sender
     assert len(mail.outbox) == 1 and len(loopback_server.received) == 1
     assert loopback_server.received[0].json()["key"] == f"scan:{event.pk}"
     event.refresh_from_db()
     assert event.notified_at is not None
 
-    assert scan_alerts_resend(now=later(3)) == 0
+    assert scan_alerts_send(now=later(3)) == 0
     assert len(mail.outbox) == 1 and len(loopback_server.received) == 1
+
+
+@pytest.mark.django_db
+def test_a_status_alert_is_left_to_its_own_task_for_the_grace_minute(settings):
+    settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
+    entrance = EntranceFactory()
+    event = black_checkin(entrance)
+    ScanEvent.objects.filter(pk=event.pk).update(action="alert")  # raised for someone inside, with its own task
+    assert scan_alerts_send(now=timezone.now()) == 0
+    assert mail.outbox == []
+    assert scan_alerts_send(now=later()) == 1
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_a_sweep_does_not_start_while_another_is_sending(settings):
+    settings.SATGAS_ALERT_EMAILS = ["satgas@denpasarkota.go.id"]
+    black_checkin(EntranceFactory())
+    cache.add(SWEEP_LOCK_KEY, 1, 60)  # a sweep slowed by a webhook is still running
+    try:
+        assert scan_alerts_send() == 0
+        assert mail.outbox == []
+    finally:
+        cache.delete(SWEEP_LOCK_KEY)
+    assert scan_alerts_send() == 1
+    assert len(mail.outbox) == 1
 
 
 @pytest.mark.django_db
@@ -222,13 +251,13 @@ def test_the_sweep_retries_only_the_channel_that_failed(settings, loopback_serve
     loopback_server.responder = lambda received: Reply(503)
     event = black_checkin(EntranceFactory())  # django_db without transaction: on_commit never runs, no task
 
-    assert scan_alerts_resend(now=later()) == 0
+    assert scan_alerts_send(now=later()) == 0
     assert len(mail.outbox) == 1 and len(loopback_server.received) == 3
     assert ScanEvent.objects.get(pk=event.pk).notified_at is None
 
     loopback_server.responder = lambda received: Reply(200)
-    assert scan_alerts_resend(now=later(3)) == 1
-    assert scan_alerts_resend(now=later(4)) == 0
+    assert scan_alerts_send(now=later(3)) == 1
+    assert scan_alerts_send(now=later(4)) == 0
     assert len(mail.outbox) == 1 and len(loopback_server.received) == 4
 
 
@@ -244,15 +273,15 @@ def test_the_sweep_leaves_old_and_already_notified_alerts_alone(settings, loopba
     assert scan_alert_notify(scan_event_id=sent.pk) == {"email": True, "webhook": True}  # its own task ran
     assert ScanEvent.objects.get(pk=sent.pk).notified_at is not None
 
-    assert scan_alerts_resend(now=later()) == 0
+    assert scan_alerts_send(now=later()) == 0
     assert len(mail.outbox) == 1 and len(loopback_server.received) == 1
     assert ScanEvent.objects.get(pk=old.pk).notified_at is None
 
 
 @pytest.mark.django_db
-def test_the_sweep_task_is_scheduled_every_minute():
+def test_the_sweep_task_is_scheduled_every_ten_seconds():
     from denpasar_checkin.celery import app
 
-    entry = app.conf.beat_schedule["scan-alerts-resend"]
-    assert entry["task"] == tasks.scan_alerts_resend.name and entry["schedule"] == 60.0
-    assert tasks.scan_alerts_resend.apply().get() == 0  # run inline: the thin task calls the service
+    entry = app.conf.beat_schedule["scan-alerts-send"]
+    assert entry["task"] == tasks.scan_alerts_send.name and entry["schedule"] == 10.0
+    assert tasks.scan_alerts_send.apply().get() == 0  # run inline: the thin task calls the service
