@@ -50,3 +50,8 @@ class SharedRedisCache(RedisCache):
         super().__init__(server, params)
         self._class = SharedClientCacheClient
         self._options = {"pool_class": SharedConnectionPool, **self._options}
+
+    def validate_key(self, key: str) -> None:
+        # Django's check warns about keys memcached would refuse (over 250 characters, spaces, control characters),
+        # walking every character of every key; Redis keys are binary-safe and this cache is only ever Redis.
+        return None

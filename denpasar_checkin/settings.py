@@ -314,6 +314,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "visitors.api.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "denpasar_checkin.negotiation.SingleRendererNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Denpasar Check-in API",

@@ -55,3 +55,11 @@ def test_many_requests_reuse_the_pool_connections(shared_cache):
     pool = cache_objects[0]._cache.get_client().connection_pool  # noqa: SLF001
     # Sequential requests need one connection between them; a per-request pool would have opened twenty.
     assert len(pool._available_connections) + len(pool._in_use_connections) == 1  # noqa: SLF001
+
+
+def test_keys_memcached_would_refuse_are_fine_for_redis(shared_cache, recwarn):
+    key = "status of " + "x" * 300  # a space and over 250 characters: Django's memcached check would warn on both
+    caches["default"].set(key, "kept", timeout=30)
+    assert caches["default"].get(key) == "kept"
+    caches["default"].delete(key)
+    assert not [w for w in recwarn if "memcache" in str(w.message).lower() or "CacheKeyWarning" in w.category.__name__]
