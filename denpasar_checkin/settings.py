@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a login refused by the throttle into the lockout page (axes wants it late in the chain).
     "axes.middleware.AxesMiddleware",
+    # Nearest the view: a database that cannot answer becomes a 503 before any other middleware sees the error.
+    "denpasar_checkin.middleware.DatabaseUnavailableMiddleware",
     # Last, so every middleware above runs in one thread under ASGI instead of hopping threads per step.
     "denpasar_checkin.middleware.SyncOnlyMiddleware",
 ]

@@ -1,5 +1,6 @@
 """Browser policy headers on every kind of page: a Content-Security-Policy whose scripts come only from our origin
-(no inline script, no eval) and a Permissions-Policy; and no template brings an inline script back."""
+(no inline script, no eval) and a Permissions-Policy; and no template brings an inline script back. And a database
+that cannot answer is a 503 with Retry-After, on the API and on pages, writing nothing."""
 
 from __future__ import annotations
 
@@ -224,3 +225,57 @@ def test_every_page_type_runs_under_the_policy_in_chromium(browser_page, live_se
     expect(page.locator(".opblock").first).to_be_visible()
     page.screenshot(path="/tmp/dc-api-docs.png")
     assert_nothing_refused(page, "api docs")
+
+
+# --- the database drops out ---------------------------------------------------------------------------------------
+
+
+def _database_connection_cut() -> None:
+    """What a PostgreSQL restart does to a pooled connection: its server process is gone (a real termination)."""
+    import psycopg
+    from django.db import connection
+
+    connection.ensure_connection()
+    pid = connection.connection.info.backend_pid
+    params = connection.settings_dict
+    with psycopg.connect(
+        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], password=params["PASSWORD"] or None,
+        dbname=params["NAME"], autocommit=True,
+    ) as other:  # fmt: skip
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.fixture
+def database_cut(require_postgres):
+    from django.db import connection
+
+    from visitors.models import ScanEvent
+
+    yield _database_connection_cut
+    connection.close()  # the next query takes a fresh connection, as the next request would
+    assert ScanEvent.objects.count() == 0  # the request that met the cut wrote nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_check_in_while_the_database_is_gone_is_a_503_to_retry(client, database_cut):
+    entrance = EntranceFactory()
+    database_cut()
+    response = client.post(
+        "/api/v1/checkins/",
+        {"entrance": entrance.code, "nik": "5171010101900002", "name": "Ni Luh"},
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response.json() == {"detail": "The system is busy. Please try again in a moment.", "code": "unavailable"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_phone_page_post_while_the_database_is_gone_is_a_503_page(client, database_cut):
+    entrance = EntranceFactory()
+    database_cut()
+    response = client.post(f"/c/{entrance.code}/", form_data(3), HTTP_ACCEPT_LANGUAGE="id")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert 'data-reason="unavailable"' in response.content.decode()

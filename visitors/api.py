@@ -26,6 +26,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
+from denpasar_checkin.middleware import database_unavailable, unavailable_response
 from denpasar_checkin.nik import nik_hash, nik_validate
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_nik
 from offices.access import user_can_access_office, user_sees_truth_at
@@ -103,6 +104,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             code="unsupported_media_type",
             status=400,
         )
+    if database_unavailable(exc):
+        set_rollback()
+        request = context.get("request")
+        return unavailable_response(getattr(request, "_request", request), exc, json=True)
     response = drf_exception_handler(exc, context)
     if response is None:
         if settings.DEBUG:
