@@ -323,12 +323,12 @@ class Bench:
         rounds = max(1, self.args.rounds) if floor_wsgi and checkin else 1
         duration = self.args.duration / rounds
         floor_server = self.server_start(web_env=BEST_WSGI, port=free_port()) if floor_wsgi else None
-        parts: dict[str, list[tuple[dict, dict]]] = {"floor_wsgi": [], "checkin": []}
+        wanted = [("floor_wsgi", "floor", floor_server)] if floor_wsgi else []
+        wanted += [("checkin", "checkin", self.server)] if checkin else []
+        parts: dict[str, list[tuple[dict, dict]]] = {name: [] for name, _script, _server in wanted}
         try:
             for _round in range(rounds):
-                for name, script, server in (("floor_wsgi", "floor", floor_server), ("checkin", "checkin", None)):
-                    if name == "checkin" and not checkin or name == "floor_wsgi" and not floor_wsgi:
-                        continue
+                for name, script, server in wanted:
                     summary = self.run(name, script=script, codes=codes, duration=duration, server=server)
                     parts[name].append((summary, self.correctness[name]))
         finally:

@@ -46,9 +46,8 @@ def unavailable_response(request, exception: BaseException, *, json: bool) -> Ht
     return response
 
 
-class DatabaseUnavailableMiddleware:
-    """Turns an unreachable database under a Django view into a 503 (the API's views do the same in their own
-    exception handler)."""
+class _SyncMiddleware:
+    """A plain sync middleware: passes the request on; subclasses add their one job."""
 
     sync_capable = True
     async_capable = False
@@ -58,6 +57,11 @@ class DatabaseUnavailableMiddleware:
 
     def __call__(self, request):
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware(_SyncMiddleware):
+    """Turns an unreachable database under a Django view into a 503 (the API's views do the same in their own
+    exception handler)."""
 
     def process_exception(self, request, exception):
         if not database_unavailable(exception):
@@ -65,25 +69,12 @@ class DatabaseUnavailableMiddleware:
         return unavailable_response(request, exception, json=request.path.startswith("/api/"))
 
 
-class SyncOnlyMiddleware:
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        return self.get_response(request)
+class SyncOnlyMiddleware(_SyncMiddleware):
+    """Placed last: see the module's docstring."""
 
 
-class PermissionsPolicyMiddleware:
+class PermissionsPolicyMiddleware(_SyncMiddleware):
     """Adds the Permissions-Policy header (settings.PERMISSIONS_POLICY) to every response that has none yet."""
-
-    sync_capable = True
-    async_capable = False
-
-    def __init__(self, get_response):
-        self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
