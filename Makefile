@@ -22,17 +22,24 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed-run $@
 
+# What phones reach: the host and port served, unless SITE_URL says otherwise. Listening on every interface
+# (HOST=0.0.0.0), posters and the kiosk QR carry this machine's first address instead, which a phone on the same
+# network can open.
+SITE_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),$(or $(firstword $(shell hostname -I 2>/dev/null)),127.0.0.1),$(HOST))
+
 ## run: install, migrate, load demo data on an empty database, serve on http://$(HOST):$(PORT)
+run: export SITE_URL ?= http://$(SITE_HOST):$(PORT)
 run: $(VENV)/.installed-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --if-empty
 	@echo ""
-	@echo "Denpasar Check-in is serving on http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
+	@echo "Denpasar Check-in is serving on $(SITE_URL)/  (admin: $(SITE_URL)/admin/)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## serve: the production topology on http://127.0.0.1:$(PORT) with the current environment (DATABASE_URL, REDIS_URL,
 ## SECRET_KEY...): migrations, then nginx in front of gunicorn (WSGI) and uvicorn (the door's event streams), the
 ## Celery worker and beat: the processes of docker-compose.yml (serving/topology.py). Needs nginx. Ctrl-C stops all.
+serve: export SITE_URL ?= http://127.0.0.1:$(PORT)
 serve: $(VENV)/.installed-run
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) -m serving --port $(PORT)

@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from visitors.api import api_not_found
 
-from . import views
+from . import pwa, views
 
 admin.site.site_header = _("Denpasar Check-in")
 admin.site.site_title = _("Denpasar Check-in")
@@ -32,6 +32,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script from a URL, so the page needs no inline script (CSP).
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # The phone pages as an installable app; the worker's script from the root, so its scope may cover /c/.
+    path("manifest.webmanifest", pwa.manifest, name="pwa-manifest"),
+    path("sw.js", pwa.service_worker, name="pwa-sw"),
+    path("offline/", pwa.offline, name="pwa-offline"),
+    path("favicon.ico", pwa.favicon, name="pwa-favicon"),
     path("", include("visitors.urls")),
 ]
 

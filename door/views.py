@@ -24,8 +24,8 @@ from django.views.decorators.http import require_POST, require_safe
 
 from denpasar_checkin.ratelimit import RateLimited
 from offices.access import door_entrances_for_user, user_may_work_door, user_works_doors
-from offices.live_codes import PERIOD_SECONDS, live_seconds_left, live_url
-from offices.models import Entrance
+from offices.live_codes import PERIOD_SECONDS, live_digits_grouped, live_digits_make, live_seconds_left, live_url
+from offices.models import Entrance, code_entry_address
 from visitors.inputs import MAX_DEPENDANTS
 from visitors.messages import reason_label
 from visitors.models import ScanEvent
@@ -208,6 +208,9 @@ def door_kiosk(request: HttpRequest, entrance_id: int) -> HttpResponse:
         "qr": qr,
         "seconds_left": seconds_left,
         "period_seconds": PERIOD_SECONDS,
+        # For a phone that cannot scan: typed at /c/, the digits open the form as the QR does, for the same time.
+        "digits": live_digits_grouped(live_digits_make(entrance=entrance, at=now)),
+        "code_entry_address": code_entry_address(),
     }
     return render(request, "door/kiosk.html", context)
 

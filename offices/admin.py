@@ -204,8 +204,18 @@ class EntranceAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     list_filter = [("office", admin.RelatedOnlyFieldListFilter), "active", "live_qr"]
     list_select_related = ["office"]
     search_fields = ["name", "office__name"]
-    fields = ["office", "name", "active", "live_qr", "code", "poster_url", "code_rotated_at", "created_at"]
-    readonly_fields = ["code", "poster_url", "code_rotated_at", "created_at"]
+    fields = [
+        "office",
+        "name",
+        "active",
+        "live_qr",
+        "code",
+        "short_code",
+        "poster_url",
+        "code_rotated_at",
+        "created_at",
+    ]
+    readonly_fields = ["code", "short_code", "poster_url", "code_rotated_at", "created_at"]
     actions = ["rotate_code"]
 
     @admin.display(description=_("poster URL"))

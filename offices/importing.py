@@ -34,6 +34,7 @@ class ImportedEntrance:
     entrance_id: int
     entrance: str
     url: str
+    short_code: str  # the code printed on the poster for typing by hand
     created: bool
 
 
@@ -325,6 +326,7 @@ def _row_save(row: _Row) -> tuple[ImportedEntrance, str]:
         entrance_id=entrance.pk,
         entrance=entrance.name,
         url=entrance.url,
+        short_code=entrance.short_code,
         created=created,
     )
     return imported, office_change

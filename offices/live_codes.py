@@ -4,12 +4,15 @@ A live token is "<period>.<signature>", where a period is 30 seconds of Unix tim
 to the entrance's current code (rotating the code retires every live token with the old posters). A token is accepted
 in its own period and the next, so a phone that scans just before the screen changes still gets in, while a photo of
 the screen is useless a minute later. Typing a NIK takes longer than that, so a page opened with a good token carries
-a pass (signed, 10 minutes) into its form instead of the token. Nothing here reads the clock: callers pass `at`.
+a pass (signed, 10 minutes) into its form instead of the token. For a phone that cannot scan, the kiosk also shows six
+digits, an HMAC of the same code and period (never stored), good for the same two periods: typed on the code-entry
+page, they open the form as the QR would. Nothing here reads the clock: callers pass `at`.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core import signing
@@ -28,6 +31,8 @@ PASS_CLOCK_SKEW_SECONDS = 60
 _TOKEN_SALT = "dc-live-qr"
 _PASS_SALT = "dc-live-pass"
 _SIGNATURE_CHARS = 16  # 64 bits of HMAC-SHA256: a guess per request cannot land within a minute
+_DIGITS_SALT = "dc-live-digits"
+LIVE_DIGITS = 6  # what a person copies from a screen without mistakes; guessing is held off by a strict rate limit
 
 OK, EXPIRED, INVALID = "ok", "expired", "invalid"
 
@@ -65,6 +70,48 @@ def live_token_make(*, entrance: Entrance, at: datetime.datetime) -> str:
 def live_url(*, entrance: Entrance, at: datetime.datetime) -> str:
     """What the kiosk's QR encodes: the entrance URL with the current live token."""
     return f"{entrance.url}?t={live_token_make(entrance=entrance, at=at)}"
+
+
+def _digits(entrance: Entrance, period: int) -> str:
+    # Its own salt: the digits never reveal anything about the token's signature for the same period.
+    mac = salted_hmac(_DIGITS_SALT, f"{entrance.code}:{period}", algorithm="sha256").digest()
+    # 64 bits reduced mod 10^6: the bias (below 10^-13) is nothing next to a six-digit guess.
+    return f"{int.from_bytes(mac[:8], 'big') % 10**LIVE_DIGITS:0{LIVE_DIGITS}d}"
+
+
+def live_digits_make(*, entrance: Entrance, at: datetime.datetime) -> str:
+    """The six digits the kiosk shows under its QR at `at`."""
+    return _digits(entrance, live_period(at))
+
+
+def live_digits_grouped(digits: str) -> str:
+    """'123456' -> '123 456', as the kiosk shows it."""
+    half = len(digits) // 2
+    return f"{digits[:half]} {digits[half:]}"
+
+
+def live_digits_normalise(value: str | None) -> str | None:
+    """Six ASCII digits from what a person typed ("123 456", "123-456"), or None when it is not such a code."""
+    if not value or len(value) > 4 * LIVE_DIGITS:
+        return None
+    digits = "".join(value.replace("-", " ").split())
+    if len(digits) != LIVE_DIGITS or not digits.isascii() or not digits.isdigit():
+        return None
+    return digits
+
+
+def live_digits_matches(*, entrances: Iterable[Entrance], digits: str, at: datetime.datetime) -> list[Entrance]:
+    """The entrances whose kiosk shows `digits` now or showed them in the period before (the QR's own window).
+
+    More than one is possible (a million codes, many doors): the caller must not guess between them.
+    """
+    now = live_period(at)
+    periods = range(now - PERIODS_ACCEPTED + 1, now + 1)
+    return [
+        entrance
+        for entrance in entrances
+        if any(constant_time_compare(digits, _digits(entrance, period)) for period in periods)
+    ]
 
 
 def live_pass_make(*, entrance: Entrance, at: datetime.datetime) -> str:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, router, transaction
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from .short_codes import SHORT_CODE_REGEX, short_code_new
+
 ENTRANCE_CODE_BYTES = 12  # 96 random bits: 16 URL-safe characters, not guessable, short enough for a QR at a metre
+# Draws of a new short code before giving up: one clash is about one in 10^12 per entrance, five in a row is never.
+SHORT_CODE_ATTEMPTS = 5
 
 
 def entrance_code_new() -> str:
@@ -59,6 +64,8 @@ class Entrance(models.Model):
     office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="entrances", verbose_name=_("office"))
     name = models.CharField(_("name"), max_length=120)
     code = models.CharField(_("QR code"), max_length=32, unique=True, default=entrance_code_new, editable=False)
+    # The code printed under the QR for typing by hand; it changes with `code` when that is rotated.
+    short_code = models.CharField(_("short code"), max_length=8, unique=True, default=short_code_new, editable=False)
     code_rotated_at = models.DateTimeField(_("code rotated at"), null=True, blank=True, editable=False)
     active = models.BooleanField(_("active"), default=True)
     live_qr = models.BooleanField(
@@ -72,14 +79,45 @@ class Entrance(models.Model):
         ordering = ["office__name", "name"]
         constraints = [
             models.UniqueConstraint(fields=["office", "name"], name="entrance_name_unique_per_office"),
+            models.CheckConstraint(
+                condition=Q(short_code__regex=SHORT_CODE_REGEX), name="entrance_short_code_crockford"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.office.name} — {self.name}"
 
+    def save(self, *args, **kwargs) -> None:
+        """Save; a newly drawn short code that another entrance already holds is drawn again.
+
+        Here rather than in a service because every way an entrance is created (admin, import, get_or_create,
+        factories) ends in save(); the database's unique constraint is what finds the clash, race-free.
+        """
+        fields = kwargs.get("update_fields")
+        if not (self._state.adding or (fields is not None and "short_code" in fields)):
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        for attempt in range(1, SHORT_CODE_ATTEMPTS + 1):
+            try:
+                # A savepoint, so a clash leaves the caller's transaction usable for the next draw.
+                with transaction.atomic(using=using):
+                    super().save(*args, **kwargs)
+                return
+            except IntegrityError:
+                taken = Entrance.objects.using(using).filter(short_code=self.short_code).exclude(pk=self.pk)
+                if attempt == SHORT_CODE_ATTEMPTS or not taken.exists():
+                    raise  # another constraint, or the generator is broken: not ours to hide
+                self.short_code = short_code_new()
+
     @property
     def url(self) -> str:
         return f"{settings.SITE_URL}/c/{self.code}/"
+
+
+def code_entry_address() -> str:
+    """Where a person types an entrance's code, as printed on posters and screens: 'example.go.id/c/'."""
+    return re.sub(r"^https?://", "", f"{settings.SITE_URL}/c/")
 
 
 nip_validator = RegexValidator(r"^\d{18}$", _("NIP must be exactly 18 digits."), code="nip")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import io
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from django.conf import settings
 from django.utils.text import slugify
 from PIL import Image, ImageDraw, ImageFont
 
-from .models import Entrance, Office
+from .models import Entrance, Office, code_entry_address
+from .short_codes import short_code_grouped
 
 # --- Layout: every position, size, colour and font of the poster, and nothing else ------------------------------
 # Boxes are (x, y, width, height) in pixels of an A4 page at 300 dpi. Texts are templates filled from
@@ -33,7 +33,7 @@ FONTS = {
     "regular": "DejaVuSans.ttf",
     "bold": "DejaVuSans-Bold.ttf",
     "italic": "DejaVuSans-Oblique.ttf",
-    # Monospace for the hand-typed code: 0/O and 1/l/I look different in it.
+    # Monospace for the hand-typed code: every character the same width, so its two groups line up by eye.
     "mono": "DejaVuSansMono-Bold.ttf",
 }
 
@@ -120,18 +120,25 @@ class Layout:
     elements: tuple[Rect | Badge | Text | Qr, ...]
 
 
-def _step(number: int, x: int, indonesian: str, english: str) -> tuple[Badge, Text]:
-    y, badge = 2955, 120
+STEP_Y = 2958
+STEP_PITCH = 550  # four steps of 530 px with 20 px between them fill the 2180 px between the margins
+STEP_BADGE = 100
+STEP_TEXT = (STEP_PITCH - 20) - STEP_BADGE - 20
+
+
+def _step(number: int, indonesian: str, english: str) -> tuple[Badge, Text]:
+    x, y, badge = MARGIN + (number - 1) * STEP_PITCH, STEP_Y, STEP_BADGE
     return (
-        Badge(f"step{number}_badge", (x, y, badge, badge), COLOURS["brand"], str(number), Style("bold", 72, "#FFFFFF")),
+        Badge(f"step{number}_badge", (x, y, badge, badge), COLOURS["brand"], str(number), Style("bold", 60, "#FFFFFF")),
         Text(
-            (x + badge + 30, y - 4, 540, 300),
+            # Ends 10 px above the footer's stripe; the block shrinks to fit rather than run into it.
+            (x + badge + 20, y - 4, STEP_TEXT, 3236 - 10 - (y - 4)),
             (
-                Para(f"step{number}", indonesian, Style("bold", 48, COLOURS["ink"], 36, max_lines=3, line_height=1.18)),
-                Para(f"step{number}_en", english, Style("italic", 38, COLOURS["muted"], 30, max_lines=2)),
+                Para(f"step{number}", indonesian, Style("bold", 44, COLOURS["ink"], 32, max_lines=3, line_height=1.15)),
+                Para(f"step{number}_en", english, Style("italic", 34, COLOURS["muted"], 26, max_lines=3)),
             ),
             align="left",
-            gap=12,
+            gap=8,
         ),
     )
 
@@ -190,23 +197,36 @@ POSTER = Layout(
             valign="middle",
             gap=16,
         ),
-        # The QR card: the code itself, then the entrance code and URL for people who cannot scan.
-        Rect("qr_card", (490, 1345, 1500, 1565), COLOURS["paper"], COLOURS["brand"], 12, 56),
-        Qr("qr", (560, 1375, 1360, 1300), "{url}"),
+        # The QR card: the code itself, then the short code and the address to type it at, for a phone whose
+        # camera cannot read the QR.
+        Rect("qr_card", (490, 1345, 1500, 1420), COLOURS["paper"], COLOURS["brand"], 12, 56),
+        Qr("qr", (560, 1370, 1360, 1130), "{url}"),
         Text(
-            (560, 2685, 1360, 200),
+            (560, 2510, 1360, 240),
             (
                 Para("code_label", "Kode pintu · Entrance code", Style("regular", 38, COLOURS["muted"], 30)),
-                Para("code", "{code}", Style("mono", 84, COLOURS["ink"], 56)),
+                Para("short_code", "{short_code}", Style("mono", 112, COLOURS["ink"], 72)),
                 Para("url_short", "{url_short}", Style("regular", 40, COLOURS["brand"], 24)),
             ),
             valign="middle",
             gap=6,
         ),
-        # Three numbered steps in a row.
-        *_step(1, MARGIN, "Pindai QR dengan kamera ponsel", "Scan the QR with your phone camera"),
-        *_step(2, MARGIN + 740, "Isi NIK dan nama (sekali saja)", "Enter your NIK and name (only once)"),
-        *_step(3, MARGIN + 1480, "Tunjukkan layar hasil ke petugas", "Show the result screen to the officer"),
+        # For everyone the phone page does not serve: the officer checks them in by hand.
+        Rect("no_phone_band", (MARGIN, 2790, 2180, 136), COLOURS["brand_tint"], radius=24),
+        Text(
+            (MARGIN + 40, 2790, 2100, 136),
+            (
+                Para("no_phone", "Tidak punya ponsel? Temui petugas", Style("bold", 58, COLOURS["brand_dark"], 40)),
+                Para("no_phone_en", "No phone? See the officer", Style("italic", 40, COLOURS["muted"], 30)),
+            ),
+            valign="middle",
+            gap=4,
+        ),
+        # Four numbered steps in a row, the visit from arriving to leaving.
+        *_step(1, "Pindai QR dengan kamera ponsel", "Scan the QR with your phone camera"),
+        *_step(2, "Isi NIK dan nama (sekali saja)", "Enter your NIK and name (only once)"),
+        *_step(3, "Tunjukkan layar hasil ke petugas", "Show the result screen to the officer"),
+        *_step(4, "Saat pulang, pindai lagi lalu Check-out", "When leaving, scan again and check out"),
         # Footer band.
         Rect("footer_stripe", (0, 3236, 2480, 14), COLOURS["accent"]),
         Rect("footer", (0, 3250, 2480, 258), COLOURS["brand_dark"]),
@@ -228,20 +248,15 @@ POSTER = Layout(
 # --- Content: what fills the layout's templates ------------------------------------------------------------------
 
 
-def entrance_code_grouped(code: str) -> str:
-    """The code in groups of four for typing by hand; spaces, not dashes, because a code may contain '-'."""
-    return " ".join(code[i : i + 4] for i in range(0, len(code), 4))
-
-
 def poster_content(*, entrance: Entrance) -> dict[str, str]:
-    url = entrance.url
+    # The QR holds the long code; people type the short one (it opens the same page at /c/<short code>/).
     return {
         "office": entrance.office.name,
         "entrance": entrance.name,
         "address": entrance.office.address,
-        "url": url,
-        "url_short": re.sub(r"^https?://", "", url),
-        "code": entrance_code_grouped(entrance.code),
+        "url": entrance.url,
+        "url_short": f"{code_entry_address()}{entrance.short_code}/",
+        "short_code": short_code_grouped(entrance.short_code),
     }
 
 
@@ -266,6 +281,7 @@ def office_posters_filename(*, office: Office) -> str:
 class RenderedPoster:
     image: Image.Image
     bounds: dict[str, Bounds]  # what each named element really covers on the page (ink, not its box)
+    texts: dict[str, str] = field(default_factory=dict)  # what each paragraph says as drawn, its lines joined
 
 
 @lru_cache(maxsize=256)
@@ -372,7 +388,9 @@ def _union(a: Bounds | None, b: Bounds) -> Bounds:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _draw_text(draw: ImageDraw.ImageDraw, element: Text, content: Mapping[str, str]) -> dict[str, Bounds]:
+def _draw_text(
+    draw: ImageDraw.ImageDraw, element: Text, content: Mapping[str, str], texts: dict[str, str]
+) -> dict[str, Bounds]:
     x, y, width, height = element.box
     fitted = _fit_block(element, content)
     total = sum(f.height for f in fitted) + element.gap * max(0, len(fitted) - 1)
@@ -387,6 +405,7 @@ def _draw_text(draw: ImageDraw.ImageDraw, element: Text, content: Mapping[str, s
             ink = _union(ink, draw.textbbox(position, line, font=f.font, anchor=anchor))
         if ink is not None:
             bounds[f.para.name] = ink
+            texts[f.para.name] = " ".join(f.lines)
         top += f.height + element.gap
     return bounds
 
@@ -428,6 +447,7 @@ def render(layout: Layout, content: Mapping[str, str]) -> RenderedPoster:
     image = Image.new("RGB", layout.size, layout.background)
     draw = ImageDraw.Draw(image)
     bounds: dict[str, Bounds] = {}
+    texts: dict[str, str] = {}
     for element in layout.elements:
         match element:
             case Rect():
@@ -435,12 +455,12 @@ def render(layout: Layout, content: Mapping[str, str]) -> RenderedPoster:
             case Badge():
                 bounds.update(_draw_badge(draw, element))
             case Text():
-                bounds.update(_draw_text(draw, element, content))
+                bounds.update(_draw_text(draw, element, content, texts))
             case Qr():
                 bounds.update(_draw_qr(image, element, content))
             case _:
                 raise TypeError(f"unknown poster element {element!r}")
-    return RenderedPoster(image, bounds)
+    return RenderedPoster(image, bounds, texts)
 
 
 # --- Services ----------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from django.utils import timezone
 from denpasar_checkin.nik import nik_hash, nik_mask, nik_validate
 
 from .models import AuditEvent, Entrance, Office, OfficeOccupancy, Staff, entrance_code_new
+from .short_codes import short_code_new
 
 
 def audit_record(
@@ -51,10 +52,12 @@ def office_save(*, office: Office) -> Office:
 
 @transaction.atomic
 def entrance_code_rotate(*, entrance: Entrance, actor: AbstractBaseUser | None) -> Entrance:
-    """Give an entrance a new QR code; every poster printed with the old one stops working at once."""
+    """Give an entrance a new QR code and short code; every poster printed with the old ones stops working at once."""
     entrance.code = entrance_code_new()
+    # The short code is printed on the same poster: keeping it would leave the retired poster usable by typing.
+    entrance.short_code = short_code_new()
     entrance.code_rotated_at = timezone.now()
-    entrance.save(update_fields=["code", "code_rotated_at"])
+    entrance.save(update_fields=["code", "short_code", "code_rotated_at"])
     audit_record(
         actor=actor,
         action="entrance.code_rotated",

@@ -46,7 +46,7 @@ def entrance():
 @pytest.mark.django_db
 def test_phone_pages_carry_the_policies(client, entrance):
     form = client.get(reverse("visitors:entrance", kwargs={"code": entrance.code}))
-    result = client.post(reverse("visitors:entrance", kwargs={"code": entrance.code}), form_data(1))
+    result = client.post(reverse("visitors:entrance", kwargs={"code": entrance.code}), form_data(1), follow=True)
     code_entry = client.get(reverse("visitors:code_entry"))
 
     for response in (form, result, code_entry):
@@ -138,32 +138,18 @@ BROWSER_POLICY_WORDS = ("Content Security Policy", "Content-Security-Policy", "P
 def browser_page(chromium_path, monkeypatch, live_server, client):
     """A Chromium page signed in as a superuser, recording console messages and CSP violation reports."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM_ARGS
+    from tests.browser import chromium_context, console_record, session_cookie_add
 
     client.force_login(UserFactory(is_superuser=True))
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en")
-        context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
+    with chromium_context(chromium_path, viewport={"width": 1280, "height": 800}, locale="en") as context:
+        session_cookie_add(context, client=client, live_server=live_server)
         # Injected by the browser itself, so the policy does not apply to it.
         context.add_init_script(
             "window.cspViolations = [];"
             "document.addEventListener('securitypolicyviolation',"
             " e => window.cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
         )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.console_messages = []
-        page.on("console", lambda message: page.console_messages.append(f"{message.type}: {message.text}"))
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            connections.close_all()
+        yield console_record(context.new_page())
 
 
 def assert_nothing_refused(page, where: str) -> None:

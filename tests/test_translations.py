@@ -162,7 +162,9 @@ def test_committed_mo_is_compiled_from_the_current_po(tmp_path):
 # --- (c) the pages really speak Indonesian -----------------------------------------------------------------------
 
 KEY_STRINGS = {
-    "Please see the officer at the door before entering.": "Silakan temui petugas di pintu sebelum masuk.",
+    "Please wait outside, keep your distance and wear a mask: the officer at the door will call you.": (
+        "Silakan tunggu di luar, jaga jarak, dan pakai masker: petugas di pintu akan memanggil Anda."
+    ),
     "Welcome. You may enter.": "Selamat datang. Silakan masuk.",
     "I agree that my data is used as described above.": (
         "Saya setuju data saya digunakan sebagaimana dijelaskan di atas."

@@ -12,10 +12,19 @@ PUBLIC_MESSAGES = {
     ("admitted", "ok"): _("Welcome. You may enter."),
     ("admitted", "already_inside"): _("You are already checked in here. Leaving? Check out below."),
     ("admitted", "checked_out"): _("You have checked out. Thank you for your visit."),
-    ("see_officer", "see_officer"): _("Please see the officer at the door before entering."),
+    # One text for every referral: it keeps the queue safe whatever the reason, and tells a case nothing new.
+    ("see_officer", "see_officer"): _(
+        "Please wait outside, keep your distance and wear a mask: the officer at the door will call you."
+    ),
     ("denied", "capacity_full"): _("The office is full right now. Please wait outside and try again shortly."),
+    # The officer's answer to a referral, the same for every reason.
+    ("denied", "not_admitted"): _("You are not admitted today. Please ask the officer at the door."),
     ("denied", "entrance_closed"): _("This entrance is closed. Please use another entrance."),
 }
+
+
+# What a referred visitor should have in hand when the officer calls them (shown under the referral text).
+REFERRAL_READY = _("Have ready: your KTP and your vaccination certificate.")
 
 
 def public_message(outcome: str, reason: str) -> str:

@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from denpasar_checkin.sql import prepared_cursor
+from offices.live_codes import live_digits_matches
 from offices.models import Entrance, Office, OfficeOccupancy, Staff
+from offices.short_codes import short_code_normalise
 
 from .models import Device, Person, Visit
 
@@ -25,11 +27,29 @@ def name_mask(name: str | None) -> str:
     return " ".join(word if len(word) == 1 else f"{word[0]}***" for word in (name or "").split()) or "—"
 
 
+def _entrance_where(**lookup: str) -> Entrance | None:
+    # Codes are unique: no ORDER BY (first() would sort by Entrance's ordering, which joins and sorts offices).
+    return next(iter(Entrance.objects.select_related("office").filter(**lookup).order_by()[:1]), None)
+
+
 def entrance_by_code(*, code: str, max_length: int = 64) -> Entrance | None:
+    """The entrance of a QR code (exact), else of a short code as a person types it (any case, spaces, dashes)."""
     if not code or len(code) > max_length:
         return None
-    # Codes are unique: no ORDER BY (first() would sort by Entrance's ordering, which joins and sorts offices).
-    return next(iter(Entrance.objects.select_related("office").filter(code=code).order_by()[:1]), None)
+    entrance = _entrance_where(code=code)
+    if entrance is None:
+        # Only after the exact match, so a scan of the QR (the busy path) costs the one query it always did.
+        short_code = short_code_normalise(code)
+        if short_code is not None:
+            entrance = _entrance_where(short_code=short_code)
+    return entrance
+
+
+def entrances_by_live_digits(*, digits: str, at: datetime.datetime) -> list[Entrance]:
+    """The open live-QR entrances whose door screen shows these six digits, or did a period ago (usually one)."""
+    # Digits are never stored, so each live entrance's are worked out; a city has a handful of kiosks.
+    candidates = Entrance.objects.filter(active=True, live_qr=True).only("id", "code").order_by("id")
+    return live_digits_matches(entrances=candidates.iterator(), digits=digits, at=at)
 
 
 def person_for_device(*, token: str | None) -> Person | None:

@@ -11,6 +11,9 @@ urlpatterns = [
     # Someone who types the bare domain from the poster lands on the code entry.
     path("", RedirectView.as_view(pattern_name="visitors:code_entry", permanent=False)),
     path("c/", views.code_entry, name="code_entry"),
+    # Where a check-in or check-out form's post sends the phone (303): its answer, at a URL that writes nothing.
+    path("c/r/<str:token>/", views.result, name="result"),
+    path("c/r/<str:token>/status", views.result_status, name="result_status"),
     path("c/<str:code>/", views.entrance, name="entrance"),
     path("c/<str:code>/checkout/", views.checkout, name="checkout"),
     path("c/<str:code>/forget/", views.forget_device, name="forget_device"),

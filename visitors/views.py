@@ -7,22 +7,24 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from denpasar_checkin.nik import nik_hash
-from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_nik
-from offices.live_codes import LiveCheck, live_proof_check
+from denpasar_checkin.ratelimit import RateLimited, client_address, ratelimit_client, ratelimit_hit, ratelimit_nik
+from offices.live_codes import LiveCheck, live_digits_normalise, live_pass_make, live_proof_check
 from offices.models import Entrance
 
 from .forms import CheckinForm, CheckoutForm
-from .messages import live_code_refusal, public_message
+from .messages import REFERRAL_READY, live_code_refusal, public_message
 from .models import Person
-from .selectors import entrance_by_code, name_mask, person_for_device, person_is_inside
+from .results import PublicResult, ResultExpired, ResultUnknown, result_for_token, result_token_make
+from .selectors import entrance_by_code, entrances_by_live_digits, name_mask, person_for_device, person_is_inside
 from .services import (
     CheckinError,
     EntranceInactive,
@@ -94,18 +96,46 @@ def _message_page(
     return render(request, "visitors/message.html", context, status=status)
 
 
+@never_cache
 @require_GET
 def code_entry(request: HttpRequest) -> HttpResponse:
-    """Typing the code printed under the QR, for a phone whose camera cannot read the poster."""
+    """Typing a code for a phone whose camera cannot read the QR: the poster's short code (or an old poster's long
+    one), or the six digits under a door screen's live QR."""
     typed = request.GET.get("code", "")
-    # The poster prints the code in groups of four separated by spaces (codes themselves may hold - and _).
+    # Long codes (older posters, grouped by four) may hold - and _ but never a space; short codes lose both.
     code = "".join(typed.split())[:CODE_MAX_LENGTH]
     if not code:
         return render(request, "visitors/code_entry.html", {"code": ""})
-    if _entrance_get(code) is None:
-        context = {"code": typed[:40], "error": _("No entrance has this code. Check the poster and try again.")}
-        return render(request, "visitors/code_entry.html", context, status=404)
-    return redirect("visitors:entrance", code=code)
+
+    def refused(error: str, status: int) -> HttpResponse:
+        return render(request, "visitors/code_entry.html", {"code": typed[:40], "error": error}, status=status)
+
+    digits = live_digits_normalise(typed)
+    try:
+        ratelimit_client(request)
+        if digits is not None:
+            # A million codes and a minute to guess in: far fewer tries per client than a poster code gets.
+            ratelimit_hit(scope="live_digits", key=client_address(request), rate=settings.RATE_LIMIT_NIK)
+    except RateLimited as error:
+        return _rate_limited_page(request, error, None)
+    if digits is not None:
+        now = timezone.now()
+        doors = entrances_by_live_digits(digits=digits, at=now)
+        if not doors:
+            return refused(_("This code is wrong or has changed. Type the 6 digits on the door screen now."), 404)
+        if len(doors) > 1:
+            return refused(_("This code is shown at more than one door right now. Please scan the QR code."), 409)
+        # As if the kiosk's QR had been scanned: the entrance page takes the pass like a fresh token.
+        response = redirect("visitors:entrance", code=doors[0].code)
+        response["Location"] += "?" + urlencode({"t": live_pass_make(entrance=doors[0], at=now)})
+        return response
+    place = _entrance_get(code)
+    if place is None:
+        return refused(_("No entrance has this code. Check the poster and try again."), 404)
+    if place.live_qr:
+        # The poster's code would get round the live QR, which exists to make people be at the door.
+        return refused(_("This entrance takes only the code on the door screen: type the 6 digits under its QR."), 403)
+    return redirect("visitors:entrance", code=place.code)
 
 
 def _unknown_page(request: HttpRequest) -> HttpResponse:
@@ -194,35 +224,33 @@ def _device_page(
     return render(request, "visitors/entrance_device.html", context, status=status)
 
 
-def _result_page(
-    request: HttpRequest,
-    entrance: Entrance,
-    *,
-    outcome: str,
-    reason: str,
-    office_name: str,
-    entrance_name: str,
-    at,
-    children: int = 0,
-) -> HttpResponse:
+def _result_page(request: HttpRequest, shown: PublicResult, *, token: str) -> HttpResponse:
     # Only the public outcome and reason reach the template: never the colour or the true (health) reason.
-    outcome, reason = str(outcome), str(reason)
     now = timezone.localtime()
     context = {
-        "entrance": entrance,
-        "outcome": outcome,
-        "reason": reason,
-        "message": public_message(outcome, reason),
-        "office_name": office_name,
-        "entrance_name": entrance_name,
-        "at": at,
-        "children": children if outcome == "admitted" else 0,
-        "can_check_out": outcome == "admitted" and reason in ("ok", "already_inside"),
+        "entrance": shown.entrance,
+        "outcome": shown.outcome,
+        "reason": shown.reason,
+        "message": public_message(shown.outcome, shown.reason),
+        "referral_ready": REFERRAL_READY if shown.outcome == "see_officer" else "",
+        "office_name": shown.entrance.office.name,
+        "entrance_name": shown.entrance.name,
+        "at": timezone.localtime(shown.at),
+        "children": shown.children if shown.outcome == "admitted" else 0,
+        "can_check_out": shown.can_check_out,
+        "waiting": shown.waiting,
+        "status_url": reverse("visitors:result_status", kwargs={"token": token}) if shown.waiting else "",
         "clock_ms": int(now.timestamp() * 1000),
         "clock_offset": int(now.utcoffset().total_seconds() // 60),
         "now": now,
     }
     return render(request, "visitors/result.html", context)
+
+
+def _result_redirect(*, scan_event_id: int | None, visit_id: int | None = None) -> HttpResponse:
+    """303 to the result's own URL: a reload shows the answer again instead of sending the form twice."""
+    token = result_token_make(scan_event_id=scan_event_id, visit_id=visit_id)
+    return HttpResponseRedirect(reverse("visitors:result", kwargs={"token": token}), status=303)
 
 
 def _checkout_page(
@@ -315,16 +343,7 @@ def _checkin(request: HttpRequest, place: Entrance, *, live_pass: str = "") -> H
             return response
         return _error_page(request, error, place)
 
-    response = _result_page(
-        request,
-        place,
-        outcome=result.public_outcome,
-        reason=result.public_reason,
-        office_name=result.office_name,
-        entrance_name=result.entrance_name,
-        at=result.at,
-        children=result.dependants,
-    )
+    response = _result_redirect(scan_event_id=result.scan_event_id, visit_id=result.visit_id)
     if result.device_token:
         _cookie_set(request, response, result.device_token)
     return response
@@ -359,16 +378,43 @@ def checkout(request: HttpRequest, code: str) -> HttpResponse:
         return _rate_limited_page(request, error, place)
     except CheckinError as error:
         return _error_page(request, error, place)
-    return _result_page(
-        request,
-        place,
-        outcome="admitted",
-        reason="checked_out",
-        office_name=result.office_name,
-        entrance_name=result.entrance_name,
-        at=result.at,
-        children=result.people_out - 1,
-    )
+    return _result_redirect(scan_event_id=result.scan_event_id)
+
+
+def _result_shown(request: HttpRequest, token: str) -> PublicResult | HttpResponse:
+    try:
+        return result_for_token(token=token)
+    except ResultExpired:
+        return _message_page(
+            request,
+            title=_("This page has expired"),
+            text=_("This result is no longer shown. To check in or out, scan the poster at the door again."),
+            status=410,
+            reason="result_expired",
+        )
+    except ResultUnknown:
+        return _unknown_page(request)
+
+
+@never_cache
+@require_GET
+def result(request: HttpRequest, token: str) -> HttpResponse:
+    """A check-in's or check-out's answer, at its own URL: reloading it shows it again and writes nothing."""
+    shown = _result_shown(request, token)
+    if isinstance(shown, HttpResponse):
+        return shown
+    return _result_page(request, shown, token=token)
+
+
+@never_cache
+@require_GET
+def result_status(request: HttpRequest, token: str) -> JsonResponse:
+    """What an open result page polls while the officer decides: the public outcome, nothing more."""
+    try:
+        shown = result_for_token(token=token)
+    except (ResultExpired, ResultUnknown):
+        return JsonResponse({"outcome": "", "reason": "", "waiting": False}, status=404)
+    return JsonResponse({"outcome": shown.outcome, "reason": shown.reason, "waiting": shown.waiting})
 
 
 @require_POST

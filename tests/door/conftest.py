@@ -40,3 +40,21 @@ def short_streams(settings):
     """Streams that end right after their first read, so a test can read the whole body."""
     settings.DOOR_STREAM_MAX_SECONDS = 0
     settings.DOOR_STREAM_HEARTBEAT_SECONDS = 15
+
+
+@pytest.fixture
+def door_roles():
+    """A transactional test's flush drops the groups the roles migration made; the door only needs their names."""
+    from django.contrib.auth.models import Group
+
+    from offices.roles import ROLE_LABELS
+
+    for role in ROLE_LABELS:
+        Group.objects.get_or_create(name=role)
+
+
+@pytest.fixture
+def quick_heartbeats(settings):
+    """The live server is WSGI: a stream thread notices a closed tab only when it next writes. Frequent heartbeats
+    end those threads within a moment of the browser closing, before the test database is flushed."""
+    settings.DOOR_STREAM_HEARTBEAT_SECONDS = 0.25

@@ -9,16 +9,18 @@ import time
 import urllib.request
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connections
 
 from offices.models import AuditEvent
-from offices.roles import ROLE_LABELS
 from tests.conftest import CHROMIUM_ARGS as LAUNCH_ARGS
 from tests.factories import EntranceFactory, HealthStatusFactory, UserFactory, nik_make
 from visitors.models import ScanEvent
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("door_roles", "quick_heartbeats"),
+]
 
 SCREENSHOT = "/tmp/door.png"
 SCREENSHOT_PORTRAIT = "/tmp/door-portrait.png"
@@ -26,20 +28,6 @@ FEED_CARDS = "#feed [data-event-id]"
 # Playwright's wait_for_function evals its string in the page, which the CSP forbids ('unsafe-eval' is not allowed);
 # the policy itself is tested in a browser in tests/test_middleware.py.
 DOOR_TABLET = {"viewport": {"width": 1280, "height": 800}, "locale": "en", "bypass_csp": True}
-
-
-@pytest.fixture(autouse=True)
-def _roles():
-    # A transactional test's flush drops the groups the roles migration made; the door only needs their names.
-    for role in ROLE_LABELS:
-        Group.objects.get_or_create(name=role)
-
-
-@pytest.fixture(autouse=True)
-def _quick_heartbeats(settings):
-    # The live server is WSGI: a stream thread notices a closed tab only when it next writes. Frequent heartbeats
-    # end those threads within a moment of the browser closing, before the test database is flushed.
-    settings.DOOR_STREAM_HEARTBEAT_SECONDS = 0.25
 
 
 @pytest.fixture

@@ -71,11 +71,28 @@ def test_json_stdout_is_exactly_the_list(tmp_path):
     out, err = run(csv_file(tmp_path, GOOD), "--json")
 
     expected = [
-        {"office_id": e.office_id, "office": e.office.name, "entrance_id": e.id, "entrance": e.name, "url": e.url}
+        {
+            "office_id": e.office_id,
+            "office": e.office.name,
+            "entrance_id": e.id,
+            "entrance": e.name,
+            "url": e.url,
+            "short_code": e.short_code,
+        }
         for e in Entrance.objects.select_related("office").order_by("id")
     ]
     assert json.loads(out) == expected
     assert "entrance(s)" in err  # the summary goes to stderr, never stdout
+
+
+def test_json_gives_each_entrance_its_short_code_also_on_a_repeat_import(tmp_path):
+    first, _err = run(csv_file(tmp_path, GOOD), "--json")
+    again, _err = run(csv_file(tmp_path, GOOD), "--json")
+
+    codes = [item["short_code"] for item in json.loads(first)]
+    assert len(set(codes)) == 3 and all(len(code) == 8 for code in codes)
+    assert [item["short_code"] for item in json.loads(again)] == codes  # idempotent: the same entrances, same codes
+    assert [row.short_code for row in offices_import_csv(text=GOOD).rows] == codes
 
 
 def test_json_stdout_stays_clean_when_some_rows_fail(tmp_path):

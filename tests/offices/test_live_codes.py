@@ -1,5 +1,6 @@
 """Live door QR codes: a token lives for two 30-second periods, is bound to the entrance's code, and passes carry a
-good scan into the form for ten minutes. Pure: entrances are unsaved, times are passed in."""
+good scan into the form for ten minutes; the six digits under the kiosk QR live exactly as long. Pure: entrances are
+unsaved, times are passed in."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import pytest
 from offices.live_codes import (
     PASS_MAX_AGE_SECONDS,
     PERIOD_SECONDS,
+    live_digits_grouped,
+    live_digits_make,
+    live_digits_matches,
+    live_digits_normalise,
     live_pass_check,
     live_pass_make,
     live_period,
@@ -114,3 +119,51 @@ def test_proof_takes_a_token_or_a_pass_and_keeps_the_pass(entrance):
     from_pass = live_proof_check(entrance=entrance, value=from_token.pass_value, at=later(60))
     assert from_pass.ok and from_pass.pass_value == from_token.pass_value
     assert live_proof_check(entrance=entrance, value=None, at=T0).reason == "invalid"
+
+
+# --- the six digits under the kiosk QR --------------------------------------------------------------------------
+
+
+def test_digits_are_six_ascii_digits_fixed_for_a_period(entrance):
+    digits = live_digits_make(entrance=entrance, at=T0)
+    assert len(digits) == 6 and digits.isascii() and digits.isdigit()
+    assert live_digits_make(entrance=entrance, at=later(PERIOD_SECONDS - 11)) == digits  # still the same period
+
+
+def test_digits_change_with_the_period_the_entrance_and_its_code(entrance):
+    digits = live_digits_make(entrance=entrance, at=T0)
+    # One of these could match by chance (one in a million each); all three never do for a fixed secret.
+    assert live_digits_make(entrance=entrance, at=later(PERIOD_SECONDS)) != digits
+    assert live_digits_make(entrance=Entrance(pk=8, code="door-code-bbbb"), at=T0) != digits
+    entrance.code = "door-code-rotated"
+    assert live_digits_make(entrance=entrance, at=T0) != digits
+
+
+def test_digits_are_not_the_token(entrance):
+    # Their own salt: the screen's digits tell nothing about the QR's signature.
+    signature = live_token_make(entrance=entrance, at=T0).split(".")[1]
+    assert live_digits_make(entrance=entrance, at=T0) not in signature
+
+
+def test_digits_match_in_their_period_and_the_next_then_not(entrance):
+    other = Entrance(pk=8, code="door-code-bbbb")
+    digits = live_digits_make(entrance=entrance, at=T0)
+    assert live_digits_matches(entrances=[other, entrance], digits=digits, at=T0) == [entrance]
+    assert live_digits_matches(entrances=[other, entrance], digits=digits, at=later(PERIOD_SECONDS)) == [entrance]
+    assert live_digits_matches(entrances=[other, entrance], digits=digits, at=later(2 * PERIOD_SECONDS)) == []
+
+
+def test_digits_of_the_next_period_do_not_match_yet(entrance):
+    digits = live_digits_make(entrance=entrance, at=later(PERIOD_SECONDS))
+    assert live_digits_matches(entrances=[entrance], digits=digits, at=T0) == []
+
+
+def test_digits_read_as_typed_with_spaces_or_a_dash():
+    for typed in ("123456", "123 456", " 123-456 ", "12 34 56"):
+        assert live_digits_normalise(typed) == "123456", typed
+    for typed in ("", None, "12345", "1234567", "12345a", "١٢٣٤٥٦", "ABCDEFGH", "1" * 100):
+        assert live_digits_normalise(typed) is None, typed
+
+
+def test_digits_are_shown_in_two_groups_of_three():
+    assert live_digits_grouped("123456") == "123 456"

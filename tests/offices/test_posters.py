@@ -1,4 +1,5 @@
-"""Entrance posters: a real QR decoder (zbar) reads every PNG and PDF page, long names never overflow, rotation."""
+"""Entrance posters: a real QR decoder (zbar) reads every PNG and PDF page, long names never overflow, rotation, and
+the poster says all: the short code in two groups, the line for people without a phone, the check-out step."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from offices.posters import (
     NoActiveEntrances,
     Qr,
     Rect,
-    entrance_code_grouped,
     office_posters_pdf,
     poster_render,
     poster_render_pdf,
@@ -186,9 +186,49 @@ def test_office_without_address_leaves_the_line_out():
     assert_inside_margins_and_apart(rendered)
 
 
-def test_entrance_code_is_grouped_by_four_with_spaces():
-    # Spaces, not dashes: an entrance code may itself contain "-" or "_".
-    assert entrance_code_grouped("AbCd-fGh_jKl0MnO") == "AbCd -fGh _jKl 0MnO"
+# --- What the poster says ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_poster_that_decodes_prints_the_short_code_in_two_groups_and_where_to_type_it(tmp_path, settings):
+    settings.SITE_URL = "https://checkin.denpasarkota.go.id"
+    entrance = EntranceFactory(short_code="K7QM2XPA")
+
+    rendered = poster_render(entrance=entrance)
+
+    rendered.image.save(tmp_path / "poster.png")
+    assert zbar_decode(tmp_path / "poster.png") == [entrance.url]
+    assert rendered.texts["short_code"] == "K7QM 2XPA"
+    assert rendered.texts["url_short"] == "checkin.denpasarkota.go.id/c/K7QM2XPA/"
+    assert entrance.code not in " ".join(rendered.texts.values())  # the look-alike-prone long code is not printed
+
+
+@pytest.mark.django_db
+def test_poster_tells_people_without_a_phone_to_see_the_officer(tmp_path):
+    entrance = EntranceFactory()
+
+    rendered = poster_render(entrance=entrance)
+
+    rendered.image.save(tmp_path / "poster.png")
+    assert zbar_decode(tmp_path / "poster.png") == [entrance.url]
+    assert rendered.texts["no_phone"] == "Tidak punya ponsel? Temui petugas"
+    assert rendered.texts["no_phone_en"] == "No phone? See the officer"
+
+
+@pytest.mark.django_db
+def test_poster_steps_run_from_scanning_to_checking_out():
+    rendered = poster_render(entrance=EntranceFactory())
+
+    steps = [rendered.texts[f"step{n}"] for n in range(1, 5)]
+    assert steps == [
+        "Pindai QR dengan kamera ponsel",
+        "Isi NIK dan nama (sekali saja)",
+        "Tunjukkan layar hasil ke petugas",
+        "Saat pulang, pindai lagi lalu Check-out",
+    ]
+    assert rendered.texts["step4_en"] == "When leaving, scan again and check out"
+    assert "step5" not in rendered.texts
+    assert not any(text.endswith("…") for text in rendered.texts.values())  # nothing had to be cut short
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------------
@@ -241,6 +281,19 @@ def test_rotation_retires_the_old_poster_and_the_new_one_decodes_to_the_new_url(
     assert zbar_decode(write_png(poster_render_png(entrance=entrance), tmp_path, "new.png")) == [entrance.url]
     assert entrance.url != old_url
     assert not Entrance.objects.filter(code=old_code).exists()
+
+
+@pytest.mark.django_db
+def test_rotation_prints_a_new_short_code():
+    entrance = EntranceFactory()
+    old_printed = poster_render(entrance=entrance).texts["short_code"]
+
+    entrance_code_rotate(entrance=entrance, actor=None)
+    entrance.refresh_from_db()
+
+    new_printed = poster_render(entrance=entrance).texts["short_code"]
+    assert new_printed != old_printed
+    assert new_printed.replace(" ", "") == entrance.short_code
 
 
 # --- render_posters command ---------------------------------------------------------------------------------------

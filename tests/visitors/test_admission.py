@@ -81,7 +81,7 @@ def test_approving_someone_inside_elsewhere_closes_that_visit_as_a_checkin_does(
 
 def _by_page(client: APIClient, entrance, *, nik: str, name: str) -> tuple[str, str, int]:
     answer = client.post(f"/c/{entrance.code}/", {"nik": nik, "name": name, "consent": "on", "nonce": "page-nonce-1"})
-    assert answer.status_code == 200
+    assert answer.status_code == 303 and answer["Location"].startswith("/c/r/")
     event = ScanEvent.objects.latest("pk")
     return event.outcome, event.reason, inside(entrance.office)
 

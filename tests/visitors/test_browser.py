@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connections
 
-from tests.conftest import CHROMIUM_ARGS as LAUNCH_ARGS
+from tests.browser import chromium_context
 from tests.factories import EntranceFactory, HealthStatusFactory, nik_make
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,37 +16,19 @@ SCREENSHOT = "/tmp/dc-result.png"
 def phone(chromium_path, monkeypatch):
     """A fresh phone-sized page; Playwright's sync API runs an event loop in this thread, hence the env flag."""
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=LAUNCH_ARGS)
-        # bypass_csp: wait_for_function evals its string in the page, which the CSP forbids; the policy itself is
-        # tested in a browser in tests/test_middleware.py.
-        context = browser.new_context(
-            viewport={"width": 360, "height": 740},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="en",
-            bypass_csp=True,
-        )
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
-            # While Playwright's loop runs, Django keys connections by async context, so the ORM calls in the
-            # test opened their own connection that pytest-django never sees; left open, it blocks dropping the
-            # PostgreSQL test database.
-            connections.close_all()
+    # bypass_csp: wait_for_function evals its string in the page, which the CSP forbids; the policy itself is
+    # tested in a browser in tests/test_middleware.py.
+    options = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True}
+    with chromium_context(chromium_path, has_touch=True, locale="en", bypass_csp=True, **options) as context:
+        yield context.new_page()
 
 
-def first_visit(page, entrance_url: str, *, nik: str, name: str) -> None:
+def first_visit(page, entrance_url: str, *, nik: str, name: str, remember: bool = False) -> None:
     page.goto(entrance_url)
     page.fill("input[name=nik]", nik)
     page.fill("input[name=name]", name)
+    if remember:
+        page.check("input[name=remember]")
     page.check("input[name=consent]")
     page.click("button[type=submit]:has-text('Check in')")
 
@@ -59,8 +40,9 @@ def test_check_in_check_out_and_one_tap_again(phone, live_server):
     HealthStatusFactory(nik=nik_make(1), name="I Made Wirawan", doses=2)
     entrance_url = f"{live_server.url}/c/{entrance.code}/"
 
-    first_visit(phone, entrance_url, nik=nik_make(1), name="I Made Wirawan")
+    first_visit(phone, entrance_url, nik=nik_make(1), name="I Made Wirawan", remember=True)
     expect(phone.locator('[data-outcome="admitted"]')).to_be_visible()
+    assert "/c/r/" in phone.url and nik_make(1) not in phone.url
     clock = phone.locator("#clock")
     before = clock.text_content()
     phone.wait_for_function(
@@ -69,6 +51,9 @@ def test_check_in_check_out_and_one_tap_again(phone, live_server):
     phone.screenshot(path=SCREENSHOT)
 
     phone.click("[data-action=checkout]")
+    expect(phone.locator('[data-outcome="admitted"][data-reason="checked_out"]')).to_be_visible()
+    # A reload shows the same answer and sends nothing again (post, redirect, get).
+    phone.reload()
     expect(phone.locator('[data-outcome="admitted"][data-reason="checked_out"]')).to_be_visible()
 
     phone.goto(entrance_url)
@@ -87,5 +72,67 @@ def test_yellow_person_is_sent_to_the_officer(phone, live_server):
     first_visit(phone, f"{live_server.url}/c/{entrance.code}/", nik=nik_make(2), name="Komang Ayu")
     amber = phone.locator('[data-outcome="see_officer"]')
     expect(amber).to_be_visible()
-    expect(amber).to_contain_text("Please see the officer at the door before entering.")
+    expect(amber).to_contain_text("the officer at the door will call you")
+    expect(amber).to_contain_text("KTP")
     expect(phone.locator("[data-action=checkout]")).to_have_count(0)
+
+
+def _pending_phone(phone, live_server, n: int):
+    from playwright.sync_api import expect
+
+    from tests.factories import UserFactory
+    from visitors.models import ScanEvent
+
+    entrance = EntranceFactory()
+    HealthStatusFactory(nik=nik_make(n), name="Komang Ayu", doses=1)
+    first_visit(phone, f"{live_server.url}/c/{entrance.code}/", nik=nik_make(n), name="Komang Ayu")
+    expect(phone.locator('[data-outcome="see_officer"]')).to_be_visible()
+    assert "/c/r/" in phone.url and nik_make(n) not in phone.url
+    officer = UserFactory(roles=["Petugas"], offices=[entrance.office])
+    return ScanEvent.objects.get(outcome="pending"), officer
+
+
+def _decide(live_server, officer, scan_id: int, body: dict) -> None:
+    """The officer's tablet: the door console's decision endpoint, over HTTP like the console itself."""
+    from django.test import Client
+
+    officer_tablet = Client()
+    officer_tablet.force_login(officer)
+    response = officer_tablet.post(f"/api/v1/scans/{scan_id}/decision/", body, content_type="application/json")
+    assert response.status_code == 200, response.content
+
+
+def test_the_open_page_turns_admitted_when_the_officer_approves(phone, live_server):
+    import time
+
+    from playwright.sync_api import expect
+
+    scan, officer = _pending_phone(phone, live_server, 3)
+    _decide(live_server, officer, scan.pk, {"decision": "approve"})
+    decided = time.monotonic()
+    expect(phone.locator('[data-outcome="admitted"][data-reason="ok"]')).to_be_visible(timeout=2_000)
+    assert time.monotonic() - decided < 2.0
+    expect(phone.locator("#clock")).to_be_visible()
+    expect(phone.locator("[data-action=checkout]")).to_be_visible()
+
+
+def test_the_open_page_says_not_admitted_when_the_officer_denies(phone, live_server):
+    from playwright.sync_api import expect
+
+    scan, officer = _pending_phone(phone, live_server, 4)
+    _decide(live_server, officer, scan.pk, {"decision": "deny", "reason": "Belum vaksin lengkap"})
+    denied = phone.locator('[data-outcome="denied"][data-reason="not_admitted"]')
+    expect(denied).to_be_visible(timeout=2_000)
+    expect(denied).to_contain_text("not admitted today")
+    expect(denied).not_to_contain_text("vaksin")
+
+
+def test_the_waiting_page_keeps_following_after_the_connection_drops(phone, live_server):
+    from playwright.sync_api import expect
+
+    scan, officer = _pending_phone(phone, live_server, 5)
+    phone.context.set_offline(True)
+    phone.wait_for_timeout(2_500)  # a few failed polls: the page backs off instead of giving up
+    _decide(live_server, officer, scan.pk, {"decision": "approve"})
+    phone.context.set_offline(False)
+    expect(phone.locator('[data-outcome="admitted"][data-reason="ok"]')).to_be_visible(timeout=5_000)

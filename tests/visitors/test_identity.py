@@ -104,7 +104,7 @@ def test_remember_this_phone_is_refused_to_a_stranger(client, victim_inside):
 
     response = client.post(f"/c/{entrance.code}/", form)
 
-    assert response.status_code == 200
+    assert response.status_code == 303
     assert "dc_device" not in response.cookies
     assert not Device.objects.exists()
 

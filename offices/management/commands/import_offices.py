@@ -24,8 +24,8 @@ class Command(BaseCommand):
             "--json",
             action="store_true",
             dest="as_json",
-            help='Print only a JSON list of {"office_id", "office", "entrance_id", "entrance", "url"} on standard '
-            "output; errors and the summary go to standard error.",
+            help='Print only a JSON list of {"office_id", "office", "entrance_id", "entrance", "url", "short_code"} on '
+            "standard output; errors and the summary go to standard error.",
         )
 
     def handle(self, *args, file: str, as_json: bool, **options) -> None:
@@ -48,6 +48,7 @@ class Command(BaseCommand):
                     "entrance_id": row.entrance_id,
                     "entrance": row.entrance,
                     "url": row.url,
+                    "short_code": row.short_code,
                 }
                 for row in result.rows
             ]
