@@ -41,6 +41,13 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 10},
     },
+    # Pending cases past PENDING_EXPIRE_MINUTES, or settled by an admission elsewhere, are closed and audited. The
+    # door queue already hides them at read time; this keeps the records (and the queue's index) true.
+    "pending-expire": {
+        "task": "visitors.tasks.pending_expire",
+        "schedule": 60.0,
+        "options": {"expires": 60},
+    },
     # UU PDP: personal data past RETENTION_DAYS, statuses not refreshed for STATUS_RETENTION_DAYS.
     "retention-purge": {
         "task": "visitors.tasks.retention_purge",

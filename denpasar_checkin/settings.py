@@ -75,7 +75,7 @@ MIDDLEWARE = [
     "denpasar_checkin.bodylimit.BodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "denpasar_checkin.middleware.ContentSecurityPolicyMiddleware",
     "denpasar_checkin.middleware.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -381,6 +381,11 @@ STATUS_REFRESH_SEEN_DAYS = env.int("STATUS_REFRESH_SEEN_DAYS", default=14)
 # Forgotten visits close at the office's closing time plus the grace, or after the maximum stay, whichever is first.
 MAX_STAY_HOURS = env.int("MAX_STAY_HOURS", default=12)
 AUTO_CHECKOUT_GRACE_MINUTES = env.int("AUTO_CHECKOUT_GRACE_MINUTES", default=60)
+# A pending case nobody answered within this many minutes leaves the door queue and the visitor scans again: by then
+# the person has usually gone. Fractions are allowed (tests use seconds).
+PENDING_EXPIRE_MINUTES = env.float("PENDING_EXPIRE_MINUTES", default=15)
+if PENDING_EXPIRE_MINUTES <= 0:
+    raise ImproperlyConfigured("PENDING_EXPIRE_MINUTES must be more than 0.")
 # Where black-status alerts go besides the door screen: e-mail (Django's mail settings) and an optional webhook.
 SATGAS_ALERT_EMAILS = env.list("SATGAS_ALERT_EMAILS", default=[])
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")

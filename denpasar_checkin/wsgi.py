@@ -1,9 +1,9 @@
-"""WSGI entry point (management tools and plain WSGI servers)."""
+"""WSGI entry point (gunicorn in production, plain WSGI servers): the full and the lean handler, see lanes.py."""
 
 import os
 
-from django.core.wsgi import get_wsgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "denpasar_checkin.settings")
 
-application = get_wsgi_application()
+from denpasar_checkin.lanes import lanes_application  # noqa: E402 (the settings module must be named first)
+
+application = lanes_application()

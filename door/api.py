@@ -33,7 +33,8 @@ _FIELD_ERRORS = OpenApiResponse(
     summary="Scans at an entrance after a cursor",
     description=(
         "For officers and admins of the entrance's office: the scans with an id above `after`, oldest first, at "
-        f"most {EVENT_BATCH} per call; call again with the last id to continue. True outcomes, masked names."
+        f"most {EVENT_BATCH} per call; call again with the last id to continue. True outcomes, full names and the "
+        "last four digits of the NIK."
     ),
     parameters=[
         OpenApiParameter(
@@ -70,7 +71,8 @@ def entrance_events(request: Request, entrance_id: int) -> Response:
     description=(
         "For officers and admins of the scan's office. Approve goes through the same admission as any check-in and "
         "answers like an officer's check-in (true outcome, reason, colour, and `scan`: the new scan's id); at a full "
-        "office it answers denied / capacity_full and the scan stays pending. Deny needs a `reason`."
+        "office it answers denied / capacity_full and the scan stays pending. Deny needs a `reason`. A case nobody "
+        "answered within PENDING_EXPIRE_MINUTES, or whose person was admitted somewhere since, answers 409."
     ),
     request=DecisionRequestSerializer,
     responses={
@@ -79,7 +81,12 @@ def entrance_events(request: Request, entrance_id: int) -> Response:
         403: OpenApiResponse(ErrorSerializer, description="Not an officer or admin of the scan's office."),
         404: OpenApiResponse(ErrorSerializer, description="No such scan."),
         409: OpenApiResponse(
-            ErrorSerializer, description="The scan is not pending, or another officer has already answered it."
+            ErrorSerializer,
+            description=(
+                "The scan is not pending (`not_pending`), another officer has already answered it (`case_closed`), "
+                "or it has expired (`case_expired`): older than PENDING_EXPIRE_MINUTES, or the person was admitted "
+                "somewhere since."
+            ),
         ),
     },
     tags=["door"],

@@ -1,4 +1,8 @@
-"""Read side of the door console: event cards by id cursor, the pending queue, alerts, occupancy, people inside."""
+"""Read side of the door console: event cards by id cursor, the pending queue, alerts, occupancy, people inside.
+
+Everything here is for logged-in officers of the office: full names and the NIK's last four digits, which the
+officer checks against the KTP. The anonymous side (phone pages, anonymous API) never reads from here.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,17 @@ import datetime
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from offices.models import Office
+from offices.models import Entrance, Office
 from screening.selectors import effective_capacity, restriction_level_current
-from screening.vocabulary import Colour, Outcome, PersonKind, ScanAction
+from screening.vocabulary import Colour, PersonKind, ScanAction
 from visitors.messages import reason_label
 from visitors.models import ScanEvent, Visit
-from visitors.selectors import name_mask
+from visitors.pending import pending_open, pending_open_q
 
 EVENT_BATCH = 200
 RECENT_EVENTS = 30
@@ -36,6 +40,8 @@ HEADLINES = {
 # A check-out and a status alert are headlined by what they are; a check-in by its outcome.
 ACTION_HEADLINE_KEYS = {ScanAction.CHECKOUT: "checked_out", ScanAction.STATUS_ALERT: "alert"}
 
+INSIDE_LABELS = {True: _("Still inside"), False: _("Not inside")}
+
 GAUGE_STATES = {"over": _("Over capacity"), "full": _("Full"), "near": _("Nearly full")}
 
 _CARD_FIELDS = (
@@ -52,7 +58,11 @@ _CARD_FIELDS = (
     "resolution",
     "alert_acknowledged_at",
     "person__name",
+    "person__nik_last4",
 )
+
+# A scan that names nobody (a name that did not match its NIK) shows this instead of a name.
+NO_NAME = "—"
 
 
 # --- event cards -------------------------------------------------------------------------------------------------
@@ -64,8 +74,15 @@ def _children(count: int) -> str:
     return ngettext("+%(n)d child", "+%(n)d children", count) % {"n": count}
 
 
+def door_who(*, name: str | None, nik_last4: str = "") -> str:
+    """How the officer's screens name someone in a sentence: 'I Made Wirawan · NIK …0001'."""
+    who = name or NO_NAME
+    return f"{who} · NIK …{nik_last4}" if nik_last4 else who
+
+
 def _card(row: dict[str, Any]) -> dict[str, Any]:
-    """One scan as the screen shows it: the true outcome and reason, the name masked, never a NIK."""
+    """One scan as the officer's screen shows it: the true outcome and reason, the full name and the NIK's last
+    four digits (to check the KTP against); never the whole NIK."""
     at = timezone.localtime(row["created_at"])
     headline_key = {ScanAction.CHECKOUT: "checked_out", ScanAction.STATUS_ALERT: "alert"}.get(
         row["action"], row["outcome"]
@@ -85,7 +102,8 @@ def _card(row: dict[str, Any]) -> dict[str, Any]:
         "kind_label": str(PersonKind(row["kind"]).label) if row["kind"] else "",
         "dependants": row["dependants"],
         "dependants_label": _children(row["dependants"]),
-        "name": name_mask(row["person__name"]),
+        "name": row["person__name"] or NO_NAME,
+        "nik_last4": row["person__nik_last4"] or "",
         "alert": row["alert"],
         "by_officer": row["officer_id"] is not None,
         "resolution": row["resolution"],
@@ -120,12 +138,11 @@ def _today_start() -> datetime.datetime:
 
 
 def door_pending(*, entrance_id: int) -> list[dict[str, Any]]:
+    """The cases still waiting at this door, oldest first: one past PENDING_EXPIRE_MINUTES, or whose person was
+    admitted somewhere since, is gone at once (visitors.pending), without waiting for the sweep to close it."""
     rows = (
-        ScanEvent.objects.filter(
-            entrance_id=entrance_id,
-            outcome=Outcome.PENDING,
-            resolved_at__isnull=True,
-            created_at__gte=_today_start(),
+        pending_open(
+            ScanEvent.objects.filter(entrance_id=entrance_id, created_at__gte=_today_start()), now=timezone.now()
         )
         .order_by("id")
         .values(*_CARD_FIELDS)[:QUEUE_LIMIT]
@@ -134,14 +151,19 @@ def door_pending(*, entrance_id: int) -> list[dict[str, Any]]:
 
 
 def door_alerts_open(*, entrance_id: int) -> list[dict[str, Any]]:
+    """Unacknowledged alerts of today, each saying whether the person is inside the office now (same query)."""
+    inside = Visit.objects.filter(
+        person_id=OuterRef("person_id"), office_id=OuterRef("office_id"), checked_out_at__isnull=True
+    )
     rows = (
         ScanEvent.objects.filter(
             entrance_id=entrance_id, alert=True, alert_acknowledged_at__isnull=True, created_at__gte=_today_start()
         )
+        .annotate(inside=Exists(inside))
         .order_by("id")
-        .values(*_CARD_FIELDS)[:QUEUE_LIMIT]
+        .values(*_CARD_FIELDS, "inside")[:QUEUE_LIMIT]
     )
-    return [_card(row) for row in rows]
+    return [{**_card(row), "inside": row["inside"], "inside_label": str(INSIDE_LABELS[row["inside"]])} for row in rows]
 
 
 # --- occupancy ---------------------------------------------------------------------------------------------------
@@ -192,7 +214,11 @@ def door_occupancy(*, office_id: int) -> DoorOccupancy:
         .values("capacity", "sector", "occupancy__staff_inside", "occupancy__visitors_inside")
         .get()
     )
-    level = restriction_level_current()
+    return _occupancy_of(office, level=restriction_level_current())
+
+
+def _occupancy_of(office: dict[str, Any], *, level) -> DoorOccupancy:
+    """An office row (capacity, sector, occupancy__*) under the restriction level in force."""
     percentage = level.percentage_for(office["sector"])
     limit = effective_capacity(capacity=office["capacity"], percentage=percentage)
     staff = office["occupancy__staff_inside"] or 0
@@ -223,20 +249,21 @@ def door_state(*, entrance_id: int, office_id: int) -> dict[str, Any]:
 
 
 def door_people_inside(*, office_id: int, query: str = "", limit: int = INSIDE_LIMIT) -> list[dict[str, Any]]:
-    """Adults inside the office whose name contains every word of the query; names and NIKs come back masked."""
+    """Adults inside the office (open visits only) whose name contains every word of the query: the full name and
+    the NIK's last four digits, for the officer to check against the KTP."""
     visits = Visit.objects.filter(office_id=office_id, checked_out_at__isnull=True, guardian_visit__isnull=True)
     for word in query.split()[:5]:
         visits = visits.filter(person__name__icontains=word)
     rows = (
         visits.annotate(children=Count("dependant_visits", filter=Q(dependant_visits__checked_out_at__isnull=True)))
         .order_by("-checked_in_at")
-        .values("id", "person__name", "person__nik_masked", "kind", "checked_in_at", "children")[:limit]
+        .values("id", "person__name", "person__nik_last4", "kind", "checked_in_at", "children")[:limit]
     )
     return [
         {
             "visit_id": row["id"],
-            "name": name_mask(row["person__name"]),
-            "nik": row["person__nik_masked"],
+            "name": row["person__name"] or NO_NAME,
+            "nik_last4": row["person__nik_last4"],
             "kind": row["kind"],
             "kind_label": str(PersonKind(row["kind"]).label) if row["kind"] else "",
             "since": timezone.localtime(row["checked_in_at"]).strftime("%H:%M"),
@@ -245,3 +272,52 @@ def door_people_inside(*, office_id: int, query: str = "", limit: int = INSIDE_L
         }
         for row in rows
     ]
+
+
+# --- the door list (/door/): each entrance's live state at a glance ------------------------------------------------
+
+
+def door_offices_occupancy(*, office_ids: set[int] | list[int]) -> dict[int, DoorOccupancy]:
+    """door_occupancy for many offices in one query (and one read of today's level, through the check-in cache)."""
+    level = restriction_level_current()
+    rows = Office.objects.filter(pk__in=list(office_ids)).values(
+        "pk", "capacity", "sector", "occupancy__staff_inside", "occupancy__visitors_inside"
+    )
+    return {office["pk"]: _occupancy_of(office, level=level) for office in rows}
+
+
+def door_entrances_open_cases(*, entrance_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per entrance, today's pending cases and unacknowledged alerts (what door_state's queue and banner hold).
+
+    One grouped query over the two small partial indexes' rows: only open cases match the filter.
+    """
+    pending = pending_open_q(now=timezone.now())
+    alerts = Q(alert=True, alert_acknowledged_at__isnull=True)
+    rows = (
+        ScanEvent.objects.filter(entrance_id__in=entrance_ids, created_at__gte=_today_start())
+        .filter(pending | alerts)
+        .values("entrance_id")
+        .annotate(pending=Count("id", filter=pending), alerts=Count("id", filter=alerts))
+        .order_by()
+    )
+    counts = {entrance_id: {"pending": 0, "alerts": 0} for entrance_id in entrance_ids}
+    for row in rows:
+        counts[row["entrance_id"]] = {"pending": row["pending"], "alerts": row["alerts"]}
+    return counts
+
+
+def door_list_state(*, entrances: list[Entrance]) -> list[dict[str, Any]]:
+    """The door list, office by office: each office's occupancy once, each entrance with its open cases."""
+    occupancy = door_offices_occupancy(office_ids={entrance.office_id for entrance in entrances})
+    cases = door_entrances_open_cases(entrance_ids=[entrance.pk for entrance in entrances])
+    offices: dict[int, dict[str, Any]] = {}
+    for entrance in entrances:
+        group = offices.get(entrance.office_id)
+        if group is None:
+            group = offices[entrance.office_id] = {
+                "office": entrance.office,
+                "occupancy": occupancy[entrance.office_id],
+                "entrances": [],
+            }
+        group["entrances"].append({"entrance": entrance, **cases[entrance.pk]})
+    return list(offices.values())

@@ -47,7 +47,12 @@ class DoorEventSerializer(serializers.Serializer):
     kind = serializers.CharField(allow_blank=True)
     kind_label = serializers.CharField(allow_blank=True)
     dependants = serializers.IntegerField()
-    name = serializers.CharField(help_text=_("The name, masked: first letters only."))
+    name = serializers.CharField(
+        help_text=_("The person's full name (officers only), or a dash for a scan that names nobody.")
+    )
+    nik_last4 = serializers.CharField(
+        allow_blank=True, help_text=_("The NIK's last four digits, to check against the KTP; never the whole NIK.")
+    )
     alert = serializers.BooleanField()
     by_officer = serializers.BooleanField()
     resolution = serializers.CharField(allow_blank=True, help_text=_("approved or denied, once a case is answered."))

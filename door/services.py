@@ -6,6 +6,7 @@ reports and audits keep reading one table) and as an audit entry naming the offi
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from offices.services import audit_record
 from screening.vocabulary import Outcome, ScanAction
 from visitors.events import scan_event_announce
 from visitors.models import Resolution, ScanEvent, Visit
+from visitors.pending import CaseState, pending_case_state
 from visitors.services import (
     CaseClosed,
     CheckinError,
@@ -33,7 +35,6 @@ from visitors.services import (
     NotInside,
     arrival_for_approval,
     checkin_result_from_event,
-    scan_case_lock,
     visit_admit,
     visit_checkin,
     visit_checkout,
@@ -86,19 +87,39 @@ def _event_for_officer(*, scan_event_id: int, officer: AbstractBaseUser) -> Scan
     return event
 
 
+def _case_open_lock(*, event: ScanEvent, now: datetime.datetime) -> None:
+    """Lock the pending case and make sure it still waits (visitors.pending): a case past PENDING_EXPIRE_MINUTES, or
+    settled by the person's admission since, is closed for every officer even before the sweep has marked it."""
+    state = pending_case_state(scan_id=event.pk, now=now, lock=True)
+    if state in (CaseState.EXPIRED, CaseState.SUPERSEDED):
+        raise CaseClosed(
+            "case_expired",
+            _(
+                "This case has expired: nobody answered it in time, or the person has checked in since. If they are "
+                "still here, ask them to scan again."
+            ),
+        )
+    if state != CaseState.OPEN:
+        raise CaseClosed("case_closed", _("Another officer has already answered this case."))
+
+
 def scan_approve(*, scan_event_id: int, officer: AbstractBaseUser, note: str = "") -> CheckinResult:
     """Let a pending person in, with the children they came with, through the one admission.
 
     A full office refuses the approval (capacity_full, recorded as its own scan) and the case stays in the queue,
-    so the officer can approve again once someone has left instead of typing the person in by hand.
+    so the officer can approve again once someone has left instead of typing the person in by hand. An expired
+    case refuses (case_expired): the person has most likely gone, or was let in elsewhere.
     """
     note = note_clean(note)
     event = _event_for_officer(scan_event_id=scan_event_id, officer=officer)
     if event.outcome != Outcome.PENDING:
         raise CaseClosed("not_pending", _("Only a pending scan can be approved."))
-    arrival = arrival_for_approval(scan=event, officer=officer, note=note)
     with transaction.atomic():
-        result = visit_admit(entrance_code=event.entrance.code, arrival=arrival, now=timezone.now())
+        now = timezone.now()
+        # The case stays locked through the admission, so the expiry sweep cannot close it half-way.
+        _case_open_lock(event=event, now=now)
+        arrival = arrival_for_approval(scan=event, officer=officer, note=note)
+        result = visit_admit(entrance_code=event.entrance.code, arrival=arrival, now=now)
         audit_record(
             actor=officer,
             action="scan.approved" if result.admitted else "scan.approval_refused",
@@ -124,7 +145,7 @@ def scan_deny(*, scan_event_id: int, officer: AbstractBaseUser, reason_note: str
     if event.outcome != Outcome.PENDING:
         raise CaseClosed("not_pending", _("Only a pending scan can be denied."))
     with transaction.atomic():
-        scan_case_lock(event.pk)
+        _case_open_lock(event=event, now=now)
         answer = ScanEvent.objects.create(
             entrance_id=event.entrance_id,
             office_id=event.office_id,

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from denpasar_checkin.nik import nik_normalize
 from denpasar_checkin.ratelimit import RateLimited
 from offices.access import door_entrances_for_user, user_may_work_door, user_works_doors
 from offices.live_codes import PERIOD_SECONDS, live_digits_grouped, live_digits_make, live_seconds_left, live_url
@@ -32,11 +33,14 @@ from visitors.models import ScanEvent
 from visitors.services import CheckinError
 
 from .selectors import (
+    HEADLINES,
     door_cursor_latest,
     door_events_after,
     door_events_recent,
+    door_list_state,
     door_people_inside,
     door_state,
+    door_who,
 )
 from .services import (
     CaseNotFound,
@@ -127,6 +131,11 @@ def _labels() -> dict[str, str]:
         "alert": _("ALERT"),
         "by_officer": _("by officer"),
         "no_one": _("Nobody inside matches."),
+        "nobody_inside": _("Nobody is inside."),
+        "just_now": _("just now"),
+        # {n}, {h} and {m} are filled in by the screen's script as the alert ages.
+        "minutes_ago": _("{n} min ago"),
+        "hours_ago": _("{h} h {m} min ago"),
         "since": _("in since"),
         "sound_on": _("Sound on"),
         "sound_off": _("Sound off"),
@@ -137,12 +146,15 @@ def _labels() -> dict[str, str]:
 # --- pages -------------------------------------------------------------------------------------------------------
 
 
+@never_cache
 @require_safe
 @login_required
 def door_index(request: HttpRequest) -> HttpResponse:
+    """The officer's home (where they land after login): every door in scope with its live state, office by office."""
     if not user_works_doors(request.user):
         raise PermissionDenied
-    return render(request, "door/index.html", {"entrances": door_entrances_for_user(request.user)})
+    offices = door_list_state(entrances=list(door_entrances_for_user(request.user)))
+    return render(request, "door/index.html", {"offices": offices})
 
 
 @never_cache
@@ -306,14 +318,21 @@ def door_checkin(request: HttpRequest, entrance_id: int) -> HttpResponse:
             name=request.POST.get("name", ""),
             dependants=_dependants_from(request.POST),
         )
+        # The service has validated the NIK: its last four digits name the person as the KTP does.
+        nik_last4 = nik_normalize(request.POST.get("nik", ""))[-4:]
         payload = {
             "outcome": result.outcome,
             "reason": result.reason,
             "colour": result.colour or None,
             "scan_event": result.scan_event_id,
             "visit": result.visit_id,
+            "name": result.person_name,
+            "nik_last4": nik_last4,
         }
-        return payload, str(reason_label(result.reason))
+        said = str(HEADLINES.get(result.outcome, result.outcome))
+        if result.reason != "ok":
+            said = f"{said}: {reason_label(result.reason)}"
+        return payload, f"{door_who(name=result.person_name, nik_last4=nik_last4)} — {said}"
 
     return _run(request, entrance, action)
 

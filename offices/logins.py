@@ -1,4 +1,5 @@
-"""Login throttling (django-axes): the throttle's authentication backend and the audit entry for each lockout."""
+"""Logins: the throttle (django-axes) and its audit entry, where each role lands after logging in, and the admin
+site's hooks for it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,19 @@ from typing import Any
 from axes.backends import AxesStandaloneBackend
 from axes.helpers import get_client_username
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.admin import AdminSite
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render, resolve_url
+from django.urls import reverse
 
+from .access import User, door_entrances_for_user, user_has_role, user_works_doors
+from .roles import ROLE_CITY_ADMIN, ROLE_OFFICE_ADMIN, ROLE_OFFICER, ROLE_SATGAS
 from .services import audit_record
+
+# Roles whose work is in the admin; an officer with one of them lands there like any admin.
+ADMIN_ROLES = (ROLE_OFFICE_ADMIN, ROLE_CITY_ADMIN, ROLE_SATGAS)
+# Entrances listed on the admin home; the door console lists them all.
+ADMIN_HOME_DOORS = 12
 
 
 class LoginThrottleBackend(AxesStandaloneBackend):
@@ -62,3 +72,63 @@ def lockout_response(
     response = render(request, "registration/locked_out.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response
+
+
+# --- landing ---------------------------------------------------------------------------------------------------
+
+
+def user_lands_at_door(user: User) -> bool:
+    """A door officer with no admin role: their place is the door console, not the admin (a superuser holds every
+    role, so never lands here)."""
+    return user_has_role(user, ROLE_OFFICER) and not any(user_has_role(user, role) for role in ADMIN_ROLES)
+
+
+def admin_home_doors(user: User) -> dict[str, Any]:
+    """What the admin home shows of the doors: the first entrances in the user's scope, with their links."""
+    if not user_works_doors(user):
+        return {"door_entrances": [], "door_more": False}
+    entrances = list(door_entrances_for_user(user)[: ADMIN_HOME_DOORS + 1])
+    return {"door_entrances": entrances[:ADMIN_HOME_DOORS], "door_more": len(entrances) > ADMIN_HOME_DOORS}
+
+
+def admin_site_hooks_install(site: AdminSite) -> None:
+    """Teach the one admin site every app registers with where officers belong.
+
+    - Its login form sends an officer-only user to /door/ where it would have opened the admin home (no `next`, or
+      `next` pointing at the home, which is where /admin/ itself sends a logged-out visitor); a deeper `next`, such
+      as a door screen's own URL, is kept.
+    - "View site" leads such a user to /door/ instead of the visitor's code entry.
+    - The admin home lists the user's doors with their screen, kiosk and posters.
+    - No navigation side bar, so that changelists fit a 1280 px screen.
+
+    Wrapping the instance (before its URLs are built) keeps django.contrib.admin's default site, so the settings and
+    the root URLconf stay as they are.
+    """
+    login, each_context, index = site.login, site.each_context, site.index
+
+    def officer_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        response = login(request, extra_context)
+        if not isinstance(response, HttpResponseRedirect) or not request.user.is_authenticated:
+            return response
+        home = reverse("admin:index", current_app=site.name)
+        # A post without `next` (the form always sends one; a script may not) goes to LOGIN_REDIRECT_URL, a page
+        # this project does not have: it is the same "no particular page" as the home.
+        if response.url not in (home, resolve_url(settings.LOGIN_REDIRECT_URL)):
+            return response
+        return HttpResponseRedirect(reverse("door:index") if user_lands_at_door(request.user) else home)
+
+    def officer_each_context(request: HttpRequest) -> dict[str, Any]:
+        context = each_context(request)
+        if user_lands_at_door(request.user):
+            context["site_url"] = reverse("door:index")
+        return context
+
+    def index_with_doors(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        return index(request, {**admin_home_doors(request.user), **(extra_context or {})})
+
+    site.login = officer_login
+    site.each_context = officer_each_context
+    site.index = index_with_doors
+    # On a 1280 px screen the side bar (300 px) and a list's filter (270 px) left the table 630 px, and the lists of
+    # scans and visits broke words to fit; the home page and the breadcrumbs lead to the same models.
+    site.enable_nav_sidebar = False

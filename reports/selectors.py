@@ -614,9 +614,11 @@ def _facts(*, offices: Sequence[Office], rng: DateRange, now: datetime.datetime)
         )
 
     compliance = staff_compliance(office_ids=ids, rng=rng, today=today)
+    # Today's roster even when no day of the range counts yet (the office had not started scanning).
+    rosters = staff_roster_sizes(office_ids=ids)
     for office_id, days in compliance.items():
         row = summaries[office_id]
-        row.staff_roster = max((day.roster for day in days), default=0)
+        row.staff_roster = rosters[office_id]
         working = [day for day in days if day.working]
         row.staff_present_days = sum(day.present for day in working)
         row.staff_expected_days = sum(day.roster for day in working)
@@ -831,12 +833,38 @@ def staff_present_by_day(*, office_ids: Sequence[int], rng: DateRange) -> dict[t
     return {(office_id, day): n for office_id, day, n in rows}
 
 
+def offices_first_use(*, office_ids: Sequence[int]) -> dict[int, datetime.date | None]:
+    """The local day each office first recorded a scan (or a visit), None for an office that never has.
+
+    One index probe per office on each of (office, created_at) and (office, checked_in_at): no scan of history.
+    Once retention has purged the first weeks, this is the oldest day still on record, which is also the first
+    day whose attendance can still be counted.
+    """
+    first_scan = ScanEvent.objects.filter(office_id=OuterRef("pk")).order_by("created_at").values("created_at")[:1]
+    first_visit = Visit.objects.filter(office_id=OuterRef("pk")).order_by("checked_in_at").values("checked_in_at")[:1]
+    rows = (
+        Office.objects.filter(pk__in=office_ids)
+        .annotate(first_scan=Subquery(first_scan), first_visit=Subquery(first_visit))
+        .values_list("pk", "first_scan", "first_visit")
+    )
+    first: dict[int, datetime.date | None] = dict.fromkeys(office_ids)
+    for office_id, scan_at, visit_at in rows:
+        moments = [moment for moment in (scan_at, visit_at) if moment is not None]
+        first[office_id] = timezone.localdate(min(moments)) if moments else None
+    return first
+
+
 def staff_compliance(
     *, office_ids: Sequence[int], rng: DateRange, today: datetime.date
 ) -> dict[int, list[ComplianceDay]]:
-    """Roster vs staff who checked in, per office and day (days after `today` are left out)."""
+    """Roster vs staff who checked in, per office and day (days after `today` are left out).
+
+    Only days since the office's first scan count: before it the office did not use the system yet, and its staff
+    were not absent (an office that never scanned has no compliance days at all, so no rate rather than 0 %).
+    """
     rosters = staff_roster_sizes(office_ids=office_ids)
     present = staff_present_by_day(office_ids=office_ids, rng=rng)
+    first_use = offices_first_use(office_ids=office_ids)
     days = [day for day in rng.days if day <= today]
     return {
         office_id: [
@@ -848,6 +876,7 @@ def staff_compliance(
                 working=day.weekday() in WORKING_WEEKDAYS,
             )
             for day in days
+            if first_use[office_id] is not None and day >= first_use[office_id]
         ]
         for office_id in office_ids
     }

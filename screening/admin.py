@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from offices.admin import NikFormMixin
 from offices.services import audit_record
 
+from .decision import Policy, health_colour
 from .importing import CSV_COLUMNS, health_statuses_changed_announce, health_statuses_import_csv
 from .models import HealthStatus, RestrictionLevel, ScreeningPolicy, StatusSource
+from .selectors import policy_from_db, snapshot_from_record, status_record_from_row
 from .services import health_status_cache_invalidate, screening_settings_invalidate
+from .vocabulary import Colour
 
 # Field names only: the detail of a health-status audit entry never carries the NIK or a value.
 _AUDITED_FIELDS = (
@@ -62,30 +69,56 @@ class HealthStatusCsvForm(forms.Form):
         return upload
 
 
+def colour_of(status: HealthStatus, *, policy: Policy, today: datetime.date) -> Colour:
+    """The colour check-in would give this record today: the decision's own function on the cached form of the row."""
+    snapshot = snapshot_from_record(status_record_from_row(status), name=status.name)
+    return health_colour(snapshot, policy=policy, today=today)
+
+
+def colour_badge(colour: Colour) -> str:
+    # The word is always there; the swatch (templates/admin/base_site.html) only helps the eye.
+    return format_html(
+        '<span class="hs-colour c-{}" data-colour="{}">{}</span>', colour.value, colour.value, colour.label
+    )
+
+
+def colour_column(*, policy: Policy, today: datetime.date) -> Callable[[HealthStatus], str]:
+    """A changelist column with the policy read once per page, not once per row."""
+
+    @admin.display(description=_("colour"))
+    def colour(status: HealthStatus) -> str:
+        return colour_badge(colour_of(status, policy=policy, today=today))
+
+    return colour
+
+
 @admin.register(HealthStatus)
 class HealthStatusAdmin(admin.ModelAdmin):
     form = HealthStatusForm
-    list_display = [
-        "name",
-        "nik_masked",
-        "doses",
-        "last_dose_on",
-        "case_status",
-        "isolated_until",
-        "source",
-        "refreshed_at",
-    ]
+    # Few, short columns: the list fits a 1280 px screen with the filter beside it; the form has the rest.
+    list_display = ["name", "nik_masked", "doses", "case_status", "isolated_until", "refreshed_at"]
     list_filter = ["case_status", "doses", "source"]
     search_fields = ["name"]
     date_hierarchy = "refreshed_at"
     fieldsets = [
-        (None, {"fields": ["nik", "nik_masked", "name"]}),
+        (None, {"fields": ["nik", "nik_masked", "name", "colour"]}),
         (_("Vaccination"), {"fields": ["doses", "last_dose_on", "exemption_until"]}),
         (_("Case"), {"fields": ["case_status", "case_reported_on", "isolated_until"]}),
         (_("Record"), {"fields": ["source", "refreshed_at", "updated_at"]}),
     ]
-    readonly_fields = ["nik_masked", "source", "refreshed_at", "updated_at"]
+    readonly_fields = ["nik_masked", "colour", "source", "refreshed_at", "updated_at"]
     change_list_template = "admin/screening/healthstatus/change_list.html"
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        columns = list(super().get_list_display(request))
+        columns.insert(2, colour_column(policy=policy_from_db(), today=timezone.localdate()))
+        return columns
+
+    @admin.display(description=_("colour"))
+    def colour(self, status: HealthStatus) -> str:
+        if status.pk is None:
+            return "—"
+        return colour_badge(colour_of(status, policy=policy_from_db(), today=timezone.localdate()))
 
     def get_urls(self):
         upload = path(
@@ -198,13 +231,45 @@ class ScreeningSettingsAdminMixin:
         transaction.on_commit(screening_settings_invalidate)
 
 
+def level_state_column(*, in_force_id: int | None, today: datetime.date) -> Callable[[RestrictionLevel], str]:
+    """A changelist column saying which level is in force today, which wait for a date, and which are over."""
+
+    @admin.display(description=_("state"))
+    def state(level: RestrictionLevel) -> str:
+        if level.effective_from is None:
+            key, text = "inactive", _("Inactive: no effective date")
+        elif level.pk == in_force_id:
+            key, text = "in_force", _("In force")
+        elif level.effective_from > today:
+            key, text = "scheduled", _("Scheduled")
+        else:
+            key, text = "ended", _("Ended")
+        return format_html('<span class="level-state" data-state="{}">{}</span>', key, text)
+
+    return state
+
+
 @admin.register(RestrictionLevel)
 class RestrictionLevelAdmin(ScreeningSettingsAdminMixin, admin.ModelAdmin):
     list_display = ["name", "level", "effective_from", "pct_kritikal", "pct_esensial", "pct_non_esensial"]
     list_filter = ["level"]
-    date_hierarchy = "effective_from"
+    # Levels in force or scheduled first, newest on top; the inactive ones (no date) after them by level.
+    ordering = [F("effective_from").desc(nulls_last=True), "level"]
     fields = ["level", "name", "effective_from", "pct_kritikal", "pct_esensial", "pct_non_esensial", "created_at"]
     readonly_fields = ["created_at"]
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        today = timezone.localdate()
+        # The same rule as screening.selectors: the latest effective date that is not after today.
+        in_force_id = (
+            RestrictionLevel.objects.filter(effective_from__lte=today)
+            .order_by("-effective_from")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        columns = list(super().get_list_display(request))
+        columns.insert(3, level_state_column(in_force_id=in_force_id, today=today))
+        return columns
 
 
 @admin.register(ScreeningPolicy)

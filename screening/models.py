@@ -58,13 +58,25 @@ def _percentage_field(label: str) -> models.PositiveSmallIntegerField:
 
 
 class RestrictionLevel(models.Model):
-    """A city-wide PPKM level from its effective date on: the share of building capacity each sector may use."""
+    """A city-wide PPKM level from its effective date on: the share of building capacity each sector may use.
+
+    A level without an effective date is inactive: prepared (the PPKM levels 1-4 ship that way), never in force.
+    """
 
     level = models.PositiveSmallIntegerField(
         _("PPKM level"), validators=[MaxValueValidator(4)], help_text=_("0 means no restriction.")
     )
     name = models.CharField(_("name"), max_length=100)
-    effective_from = models.DateField(_("effective from"), unique=True)
+    # NULL, not a far-future date: "effective_from <= today" then leaves an inactive level out by itself.
+    effective_from = models.DateField(
+        _("effective from"),
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Empty: the level is inactive. From this date on it is in force, until a level with a later date starts."
+        ),
+    )
     pct_kritikal = _percentage_field(_("critical sector %"))
     pct_esensial = _percentage_field(_("essential sector %"))
     pct_non_esensial = _percentage_field(_("non-essential sector %"))
@@ -83,7 +95,7 @@ class RestrictionLevel(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.effective_from})"
+        return f"{self.name} ({self.effective_from or _('inactive')})"
 
     def percentage_for(self, sector: str) -> int:
         return {

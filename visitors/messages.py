@@ -19,6 +19,8 @@ PUBLIC_MESSAGES = {
     ("denied", "capacity_full"): _("The office is full right now. Please wait outside and try again shortly."),
     # The officer's answer to a referral, the same for every reason.
     ("denied", "not_admitted"): _("You are not admitted today. Please ask the officer at the door."),
+    # A referral nobody answered within PENDING_EXPIRE_MINUTES: the same words whatever the reason was.
+    ("denied", "pending_expired"): _("This check-in has expired. Please scan the poster at the door again."),
     ("denied", "entrance_closed"): _("This entrance is closed. Please use another entrance."),
 }
 

@@ -15,6 +15,8 @@ class Person(models.Model):
     nik_hash = models.CharField(_("NIK hash"), max_length=80, unique=True, editable=False)
     nik_encrypted = models.TextField(_("encrypted NIK"), editable=False)
     nik_masked = models.CharField(_("NIK"), max_length=16, editable=False)
+    # The officer checks the KTP against these digits at the door; kept in the clear so screens never decrypt.
+    nik_last4 = models.CharField(_("NIK's last four digits"), max_length=4, blank=True, default="", editable=False)
     name = models.CharField(_("name"), max_length=200)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -131,6 +133,8 @@ class Visit(models.Model):
 class Resolution(models.TextChoices):
     APPROVED = "approved", _("Approved")
     DENIED = "denied", _("Denied")
+    # Nobody answered within PENDING_EXPIRE_MINUTES, or the person was admitted somewhere since (visitors.pending).
+    EXPIRED = "expired", _("Expired")
 
 
 class ScanEvent(models.Model):

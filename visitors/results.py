@@ -6,12 +6,14 @@ import datetime
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils import timezone
 
 from offices.models import Entrance
 from screening.decision import Decision
 from screening.vocabulary import Colour, Outcome, PublicOutcome, Reason, ScanAction
 
 from .models import Resolution, ScanEvent, Visit
+from .pending import CaseState, pending_admitted_since, pending_state
 
 # Long enough to show the officer at the door, to reload on a bad connection, or to wait in a queue for a referral;
 # short enough that a shared phone's history soon stops telling where its last visitor went.
@@ -21,6 +23,8 @@ _SALT = "dc-result"
 
 # The public outcome of a referral the officer turned away: the same words whatever the health reason was.
 NOT_ADMITTED = "not_admitted"
+# A referral nobody answered in time (or settled by an admission since): scan again. Shown as outcome "denied".
+PENDING_EXPIRED = "pending_expired"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +76,14 @@ def result_for_token(*, token: str) -> PublicResult:
     if not raw_id.isdigit():
         raise ResultUnknown
     if kind == "s":
-        event = ScanEvent.objects.select_related("entrance__office").filter(pk=int(raw_id)).first()
+        event = (
+            ScanEvent.objects.select_related("entrance__office")
+            .annotate(admitted_since=pending_admitted_since())
+            .filter(pk=int(raw_id))
+            .first()
+        )
         if event is not None:
-            return _scan_result(event)
+            return _scan_result(event, now=timezone.now())
     if kind == "v":
         visit = Visit.objects.select_related("entrance_in__office").filter(pk=int(raw_id)).first()
         if visit is not None:
@@ -85,7 +94,7 @@ def result_for_token(*, token: str) -> PublicResult:
     raise ResultExpired
 
 
-def _scan_result(event: ScanEvent) -> PublicResult:
+def _scan_result(event: ScanEvent, *, now: datetime.datetime) -> PublicResult:
     if event.action == ScanAction.CHECKOUT:
         return PublicResult(
             outcome="admitted",
@@ -107,6 +116,10 @@ def _scan_result(event: ScanEvent) -> PublicResult:
             return PublicResult(outcome="denied", reason=NOT_ADMITTED, entrance=event.entrance, at=event.resolved_at)
     decision = Decision(Outcome(event.outcome), Reason(event.reason), Colour(event.colour or Colour.UNKNOWN))
     outcome, reason = decision.public()
+    if outcome == PublicOutcome.SEE_OFFICER and _referral_closed(event, now=now):
+        # Every unanswered referral expires by the same rule, red and black ones too (the officer cannot answer
+        # those): a page that went on waiting only for them would tell, after the limit, which colour it was.
+        return PublicResult(outcome="denied", reason=PENDING_EXPIRED, entrance=event.entrance, at=event.created_at)
     if event.reason == Reason.ALREADY_INSIDE:
         reason = Reason.ALREADY_INSIDE
     return PublicResult(
@@ -118,3 +131,10 @@ def _scan_result(event: ScanEvent) -> PublicResult:
         # Every referral page follows, not only a pending one: a page that did not would tell red or black apart.
         waiting=outcome == PublicOutcome.SEE_OFFICER,
     )
+
+
+def _referral_closed(event: ScanEvent, *, now: datetime.datetime) -> bool:
+    state = pending_state(
+        resolution=event.resolution, created_at=event.created_at, admitted_since=event.admitted_since, now=now
+    )
+    return state in (CaseState.EXPIRED, CaseState.SUPERSEDED)

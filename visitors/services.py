@@ -631,6 +631,7 @@ def _person_save(
             nik_hash=arrival.digest,
             nik_encrypted=nik_encrypt(arrival.nik),
             nik_masked=nik_mask(arrival.nik),
+            nik_last4=arrival.nik[-4:],
             name=arrival.name,
             phone=arrival.phone,
             last_seen_at=now,
@@ -648,7 +649,12 @@ def _children_people(arrival: Arrival) -> list[int]:
     for child in arrival.children:
         person, _created = Person.objects.get_or_create(
             nik_hash=nik_hash(child.nik),
-            defaults={"nik_encrypted": nik_encrypt(child.nik), "nik_masked": nik_mask(child.nik), "name": child.name},
+            defaults={
+                "nik_encrypted": nik_encrypt(child.nik),
+                "nik_masked": nik_mask(child.nik),
+                "nik_last4": child.nik[-4:],
+                "name": child.name,
+            },
         )
         ids.append(person.pk)
     return ids

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
-from . import alerts, maintenance
+from . import alerts, maintenance, pending
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -15,6 +16,12 @@ def visits_auto_checkout() -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def occupancy_reconcile() -> int:
     return len(maintenance.occupancy_reconcile())
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def pending_expire() -> dict[str, int]:
+    result = pending.pending_expire(now=timezone.now())
+    return {"expired": result.expired, "superseded": result.superseded}
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -58,3 +58,27 @@ def quick_heartbeats(settings):
     """The live server is WSGI: a stream thread notices a closed tab only when it next writes. Frequent heartbeats
     end those threads within a moment of the browser closing, before the test database is flushed."""
     settings.DOOR_STREAM_HEARTBEAT_SECONDS = 0.25
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    """One headless Chromium for a test's tablets and phones; Playwright's sync API runs an event loop in this
+    thread, hence the env flag."""
+    import time
+
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM_ARGS
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            # The live server's stream threads end at their next write once the browser is gone; give them the
+            # moment, then close every connection so the PostgreSQL test database can be dropped.
+            time.sleep(1.0)
+            connections.close_all()

@@ -3,8 +3,11 @@ scan (scope, input, the officer's check-in answer, conflicts, session CSRF and t
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -147,6 +150,20 @@ def test_second_answer_is_a_conflict(api, entrance, scan):
     response = decide(api, case.scan_event_id, decision="deny", reason="Too late")
 
     assert response.status_code == 409 and response.json()["code"] in ("case_closed", "not_pending")
+
+
+@pytest.mark.parametrize("body", [{"decision": "approve"}, {"decision": "deny", "reason": "Gone"}])
+def test_an_expired_case_is_a_409_case_expired(api, entrance, scan, settings, body):
+    settings.PENDING_EXPIRE_MINUTES = 15
+    case = scan(entrance, 2, doses=1, name="Komang Ayu")
+    ScanEvent.objects.filter(pk=case.scan_event_id).update(created_at=timezone.now() - datetime.timedelta(minutes=16))
+    scans = ScanEvent.objects.count()
+
+    response = decide(api, case.scan_event_id, **body)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "case_expired" and response.json()["detail"]
+    assert not Visit.objects.exists() and ScanEvent.objects.count() == scans
 
 
 def test_a_scan_that_was_never_pending_is_a_conflict(api, entrance, scan):

@@ -1,5 +1,5 @@
-"""What the door screen reads: event cards after a cursor (the truth, masked names), people inside, the gauge, and
-the office a scan belongs to."""
+"""What the door screen reads: event cards after a cursor (the truth, full names and the NIK's last four digits),
+people inside, the gauge, and the office a scan belongs to."""
 
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from door.selectors import (
 )
 from screening.models import RestrictionLevel
 from tests.factories import HealthStatusFactory, OfficeFactory, nik_make
-from visitors.services import visit_checkin
+from visitors.services import visit_checkin, visit_checkout
 
 pytestmark = pytest.mark.django_db
 
 
-def test_events_after_a_cursor_are_the_truth_with_a_masked_name(entrance, scan):
+def test_events_after_a_cursor_are_the_truth_with_the_full_name(entrance, scan):
     first = scan(entrance, 2, name="I Made Wirawan")
     case = scan(entrance, 3, doses=1, name="Komang Ayu")
 
@@ -33,11 +33,12 @@ def test_events_after_a_cursor_are_the_truth_with_a_masked_name(entrance, scan):
 
     assert [c["id"] for c in cards] == [case.scan_event_id]
     card = cards[0]
-    assert (card["outcome"], card["reason"], card["colour"], card["name"]) == (
+    assert (card["outcome"], card["reason"], card["colour"], card["name"], card["nik_last4"]) == (
         "pending",
         "partially_vaccinated",
         "yellow",
-        "K*** A***",
+        "Komang Ayu",
+        nik_make(3)[-4:],
     )
     assert card["reason_label"] and card["kind"] == "visitor"
     assert nik_make(3) not in json.dumps(cards)
@@ -56,15 +57,24 @@ def test_pending_and_alerts_are_the_open_cases_of_that_door(entrance, scan):
     assert state["occupancy"]["inside"] == 0
 
 
-def test_people_inside_search_is_masked(entrance, scan):
+def test_people_inside_search_names_people_as_their_ktp_does(entrance, scan):
     scan(entrance, 2, name="I Made Wirawan")
     scan(entrance, 3, name="Ni Luh Sari")
 
     people = door_people_inside(office_id=entrance.office_id, query="made")
 
-    assert [p["name"] for p in people] == ["I M*** W***"]
-    assert people[0]["nik"] == nik_make(2)[:4] + "********" + nik_make(2)[-4:]
+    assert [(p["name"], p["nik_last4"]) for p in people] == [("I Made Wirawan", nik_make(2)[-4:])]
     assert len(door_people_inside(office_id=entrance.office_id)) == 2
+
+
+def test_people_inside_are_only_those_with_an_open_visit(entrance, scan):
+    inside = scan(entrance, 2, name="I Made Wirawan")
+    scan(entrance, 3, name="I Made Sari")
+    visit_checkout(entrance_code=entrance.code, nik=nik_make(3), name="I Made Sari")
+
+    people = door_people_inside(office_id=entrance.office_id, query="made")
+
+    assert [p["visit_id"] for p in people] == [inside.visit_id]
 
 
 def test_occupancy_states_and_level():

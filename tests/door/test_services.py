@@ -12,7 +12,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import connections
+from django.utils import timezone
 
+from denpasar_checkin.nik import nik_hash
 from denpasar_checkin.ratelimit import RateLimited
 from door import services as officer_module
 from door.selectors import (
@@ -32,7 +34,8 @@ from door.services import (
     visit_officer_checkout,
 )
 from offices.models import AuditEvent, OfficeOccupancy
-from screening.models import RestrictionLevel
+from screening.models import HealthStatus, RestrictionLevel
+from screening.services import health_status_cache_invalidate
 from tests.factories import (
     EntranceFactory,
     HealthStatusFactory,
@@ -43,6 +46,7 @@ from tests.factories import (
 )
 from visitors import services as services_module
 from visitors.models import ScanEvent, Visit
+from visitors.pending import pending_expire
 from visitors.services import visit_checkin
 
 pytestmark = pytest.mark.django_db
@@ -346,6 +350,96 @@ def test_close_the_day_checks_everyone_out(officer, entrance):
 
 
 # --- selectors ----------------------------------------------------------------------------------------------------
+
+
+# --- expired and settled cases -----------------------------------------------------------------------------------
+
+
+def aged(case: ScanEvent, minutes: float) -> ScanEvent:
+    ScanEvent.objects.filter(pk=case.pk).update(created_at=case.created_at - datetime.timedelta(minutes=minutes))
+    return case
+
+
+def admitted_elsewhere(n: int = 1, name: str = "Komang Ayu"):
+    """The pending person, fully vaccinated meanwhile, is let in at another office."""
+    digest = nik_hash(nik_make(n))
+    HealthStatus.objects.filter(nik_hash=digest).update(doses=2)
+    health_status_cache_invalidate(nik_hashes=[digest])
+    result = visit_checkin(entrance_code=EntranceFactory().code, nik=nik_make(n), name=name)
+    assert result.outcome == "admitted"
+    return result
+
+
+def test_an_expired_case_cannot_be_approved(officer, entrance, settings):
+    settings.PENDING_EXPIRE_MINUTES = 15
+    case = aged(pending(entrance), 16)
+
+    with pytest.raises(CaseClosed) as refused:
+        scan_approve(scan_event_id=case.pk, officer=officer)
+
+    assert (refused.value.code, refused.value.status) == ("case_expired", 409)
+    assert not Visit.objects.exists() and inside(entrance.office) == 0
+    assert ScanEvent.objects.get(pk=case.pk).resolution == ""
+    assert not AuditEvent.objects.filter(action__startswith="scan.approv").exists()
+
+
+def test_an_expired_case_cannot_be_denied(officer, entrance):
+    case = aged(pending(entrance), 16)
+    scans = ScanEvent.objects.count()
+
+    with pytest.raises(CaseClosed) as refused:
+        scan_deny(scan_event_id=case.pk, officer=officer, reason_note="gone")
+
+    assert refused.value.code == "case_expired"
+    assert ScanEvent.objects.count() == scans  # no answer was recorded
+    assert not AuditEvent.objects.filter(action="scan.denied").exists()
+
+
+def test_a_case_younger_than_the_limit_is_still_answered(officer, entrance):
+    case = aged(pending(entrance), 14)
+    assert scan_approve(scan_event_id=case.pk, officer=officer).outcome == "admitted"
+
+
+def test_a_case_whose_person_was_let_in_elsewhere_cannot_be_approved(officer, entrance):
+    case = pending(entrance)
+    elsewhere = admitted_elsewhere()
+
+    with pytest.raises(CaseClosed) as refused:
+        scan_approve(scan_event_id=case.pk, officer=officer)
+
+    assert refused.value.code == "case_expired"
+    # The approval would have moved them here and closed the visit they have now.
+    assert Visit.objects.get(pk=elsewhere.visit_id).is_open and Visit.objects.count() == 1
+
+
+def test_a_case_the_sweep_closed_answers_case_expired(officer, entrance):
+    case = aged(pending(entrance), 20)
+    assert pending_expire(now=timezone.now()).expired == 1
+    for answer in (
+        lambda: scan_approve(scan_event_id=case.pk, officer=officer),
+        lambda: scan_deny(scan_event_id=case.pk, officer=officer, reason_note="late"),
+    ):
+        with pytest.raises(CaseClosed) as refused:
+            answer()
+        assert refused.value.code == "case_expired"
+
+
+def test_an_answered_case_stays_case_closed(officer, entrance):
+    case = pending(entrance)
+    scan_deny(scan_event_id=case.pk, officer=officer, reason_note="no card")
+    with pytest.raises(CaseClosed) as refused:
+        scan_approve(scan_event_id=case.pk, officer=officer)
+    assert refused.value.code == "case_closed"
+
+
+def test_the_queue_drops_expired_and_settled_cases_before_any_sweep(entrance):
+    kept = pending(entrance, 1, name="Komang Ayu")
+    aged(pending(entrance, 2, name="Wayan Lama"), 16)
+    pending(entrance, 3, name="Made Pergi")
+    admitted_elsewhere(3, name="Made Pergi")
+
+    assert [c["id"] for c in door_pending(entrance_id=entrance.pk)] == [kept.pk]
+    assert not ScanEvent.objects.filter(resolution="expired").exists()
 
 
 # --- races (PostgreSQL, real threads) -----------------------------------------------------------------------------

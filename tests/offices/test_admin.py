@@ -741,3 +741,133 @@ def test_changelist_renders_for_a_superuser(client, superuser, one_of_everything
 
     assert response.status_code == 200
     assert response.context["cl"].result_count >= 1
+
+
+# --- The audit log in words ---------------------------------------------------------------------------------------
+
+
+def audit_actions_in_code() -> set[str]:
+    """Every action code the code base writes: the literal ones of audit_record(action=...) calls, and those built at
+    run time."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    codes: set[str] = set()
+    for path in root.glob("*/*.py"):
+        if path.parts[-2] in ("tests", "bench", ".venv") or "migrations" in path.parts:
+            continue
+        for line in re.findall(r"\baction=(.*)", path.read_text(encoding="utf-8")):
+            codes |= set(re.findall(r'"([a-z_]+\.[a-z_]+)"', line))
+    # Codes built at run time: the screening admin's model_name.changed/deleted, the pending sweep's scan.<state>.
+    codes |= {f"{model}.{verb}" for model in ("restrictionlevel", "screeningpolicy") for verb in ("changed", "deleted")}
+    codes |= {"scan.expired", "scan.superseded"}
+    return codes
+
+
+def test_every_audit_action_the_code_writes_has_words():
+    from offices.admin import AUDIT_ACTION_LABELS
+
+    assert audit_actions_in_code() - set(AUDIT_ACTION_LABELS) == set()
+
+
+@pytest.mark.django_db
+def test_audit_list_shows_actions_in_indonesian_words_not_codes(client, superuser, office_a):
+    from offices.admin import AUDIT_ACTION_LABELS
+
+    AuditEvent.objects.create(action="office.day_closed", office=office_a)
+    AuditEvent.objects.create(action="entrance.code_rotated", office=office_a)
+    client.force_login(superuser)
+
+    html = client.get(admin_url("offices.auditevent", "changelist"), HTTP_ACCEPT_LANGUAGE="id").content.decode()
+
+    cells = [cell.split("</td>")[0] for cell in html.split('<td class="field-action_label">')[1:]]
+    assert any(">Ganti kode QR<" in cell for cell in cells)
+    with override("id"):
+        day_closed = escape(str(AUDIT_ACTION_LABELS["office.day_closed"]))
+    assert any(f'data-action="office.day_closed">{day_closed}<' in cell for cell in cells)
+    # The code stays only in attributes (a tooltip), never as the text people read.
+    assert not any(">office.day_closed<" in cell for cell in cells)
+
+
+@pytest.mark.django_db
+def test_audit_list_speaks_english_to_an_english_browser(client, superuser, office_a):
+    AuditEvent.objects.create(action="office.day_closed", office=office_a)
+    client.force_login(superuser)
+
+    html = client.get(admin_url("offices.auditevent", "changelist"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert 'data-action="office.day_closed">Day closed at the door<' in html
+
+
+@pytest.mark.django_db
+def test_audit_entry_page_gives_the_words_and_the_code(client, superuser, office_a):
+    event = AuditEvent.objects.create(action="scan.approved", office=office_a, detail={"entrance": "Pintu Utama"})
+    client.force_login(superuser)
+
+    html = client.get(admin_url("offices.auditevent", "change", event.pk), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    assert 'data-action="scan.approved">Pending case approved</span> <code>scan.approved</code>' in html
+
+
+@pytest.mark.django_db
+def test_unknown_audit_action_shows_its_code(client, superuser):
+    AuditEvent.objects.create(action="something.new")
+    client.force_login(superuser)
+
+    html = client.get(admin_url("offices.auditevent", "changelist")).content.decode()
+
+    assert 'data-action="something.new">something.new<' in html
+
+
+@pytest.mark.django_db
+def test_audit_action_filter_offers_words_for_the_actions_in_the_log(client, superuser, office_a):
+    AuditEvent.objects.create(action="office.day_closed", office=office_a)
+    AuditEvent.objects.create(action="scan.denied", office=office_a)
+    client.force_login(superuser)
+
+    response = client.get(
+        admin_url("offices.auditevent", "changelist"), {"action": "scan.denied"}, HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    assert [event.action for event in response.context["cl"].result_list] == ["scan.denied"]
+    html = response.content.decode()
+    assert "?action=office.day_closed" in html and "Day closed at the door" in html
+
+
+# --- Changelists fit a 1280 x 800 screen ------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_main_changelists_have_no_horizontal_overflow_at_1280(
+    chromium_path, live_server, client, monkeypatch, superuser, one_of_everything
+):
+    """The admin in Indonesian (its longer words), with the filter beside each list."""
+    from tests.browser import chromium_context, session_cookie_add
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Long values, as real ones are: an office and a person with long names, a long audit action.
+    OfficeFactory(name="Dinas Kependudukan dan Pencatatan Sipil Kota Denpasar (Gedung Sewaka Dharma Lumbung Kota)")
+    HealthStatusFactory(name="Ni Luh Putu Ayu Kusumawardhani Pratiwi Saraswati Dewi", case_status="close_contact")
+    AuditEvent.objects.create(action="visit.checked_out_by_officer", actor=superuser, object_type="visitors.visit")
+    client.force_login(superuser)
+    overflowing = {}
+    with chromium_context(chromium_path, viewport={"width": 1280, "height": 800}, locale="id") as context:
+        session_cookie_add(context, client=client, live_server=live_server)
+        page = context.new_page()
+        for model_label in REGISTERED:
+            page.goto(live_server.url + admin_url(model_label, "changelist"))
+            page.wait_for_selector("#result_list")
+            sizes = page.evaluate(
+                """() => {
+                    const results = document.querySelector('#changelist-form .results');
+                    return {
+                        results: [results.scrollWidth, results.clientWidth],
+                        page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+                    };
+                }"""
+            )
+            if sizes["results"][0] > sizes["results"][1] or sizes["page"][0] > sizes["page"][1]:
+                overflowing[model_label] = sizes
+    assert overflowing == {}

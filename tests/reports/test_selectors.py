@@ -15,11 +15,13 @@ from reports.selectors import (
     local_midnight,
     occupancy_series,
     office_dashboard,
+    offices_first_use,
     staff_attendance,
     staff_compliance,
     staff_compliance_weeks,
 )
-from tests.factories import EntranceFactory, PersonFactory, nik_make
+from tests.factories import EntranceFactory, PersonFactory, StaffFactory, nik_make
+from visitors.models import ScanEvent
 
 from .scenarios import EXPECTED, INDEX_NAME, INDEX_NIK, NOW, TZ, at, visit
 
@@ -212,6 +214,7 @@ def test_staff_compliance_per_day(roster):
 
 def test_staff_compliance_weekly_trend(roster):
     office = roster["office"]
+    first_scan(office, datetime.datetime(2024, 2, 26, 8, 0, tzinfo=TZ))  # in use since the week before
 
     weeks = staff_compliance_weeks(office_ids=[office.pk], last_day=NOW.date(), today=NOW.date(), weeks=2)[office.pk]
 
@@ -220,6 +223,76 @@ def test_staff_compliance_weekly_trend(roster):
         (datetime.date(2024, 3, 4), 3, 5, 3),  # the Saturday visit does not count
     ]
     assert weeks[1].pct == 20
+
+
+def first_scan(office, when, *, outcome="denied", reason="capacity_full"):
+    """A scan at the office (any outcome: a refused visitor shows the office in use as much as an admitted one)."""
+    return ScanEvent.objects.create(
+        entrance=office.entrances.first() or EntranceFactory(office=office),
+        office=office,
+        outcome=outcome,
+        reason=reason,
+        created_at=when,
+    )
+
+
+@pytest.fixture
+def newcomer():
+    """An office with three staff that scanned for the first time on Wednesday 6 March (a refused visitor, 09:00);
+    one of its staff checked in on Thursday."""
+    entrance = EntranceFactory()
+    office = entrance.office
+    for n in range(3):
+        StaffFactory(office=office, nik=nik_make(9300 + n), name=f"Staf Baru {n}")
+    first_scan(office, at(6, "09:00"))
+    visit(PersonFactory(nik=nik_make(9300), name="Staf Baru 0"), entrance, at(7, "07:30"), at(7, "16:00"), kind="staff")
+    return office
+
+
+def test_offices_first_use_is_the_local_day_of_the_first_scan(newcomer):
+    assert offices_first_use(office_ids=[newcomer.pk]) == {newcomer.pk: datetime.date(2024, 3, 6)}
+
+
+def test_first_scan_just_after_midnight_local_is_that_local_day(newcomer):
+    # 00:30 in Denpasar is still the previous day in UTC: the day is the office's own.
+    first_scan(newcomer, at(5, "00:30"))
+
+    assert offices_first_use(office_ids=[newcomer.pk]) == {newcomer.pk: datetime.date(2024, 3, 5)}
+
+
+def test_staff_compliance_ignores_days_before_the_offices_first_scan(newcomer):
+    rng = DateRange(datetime.date(2024, 3, 4), datetime.date(2024, 3, 8))
+
+    days = staff_compliance(office_ids=[newcomer.pk], rng=rng, today=NOW.date())[newcomer.pk]
+
+    assert [(d.day.day, d.present, d.absent) for d in days] == [(6, 0, 3), (7, 1, 2), (8, 0, 3)]
+
+
+def test_dashboard_rate_counts_only_days_since_the_first_scan(newcomer):
+    d = office_dashboard(office=newcomer, rng=DateRange(datetime.date(2024, 3, 4), datetime.date(2024, 3, 8)), now=NOW)
+
+    # 1 present of 3 staff x 3 working days (Wed-Fri), not of 3 x 5.
+    assert (d.summary.staff_roster, d.summary.staff_present_days, d.summary.staff_expected_days) == (3, 1, 9)
+    assert d.summary.pct == 11
+
+
+def test_weekly_trend_starts_with_the_first_scan(newcomer):
+    weeks = staff_compliance_weeks(office_ids=[newcomer.pk], last_day=NOW.date(), today=NOW.date(), weeks=3)[
+        newcomer.pk
+    ]
+
+    assert [(w.week_start, w.working_days, w.present_days) for w in weeks] == [(datetime.date(2024, 3, 4), 3, 1)]
+
+
+def test_office_that_never_scanned_has_no_rate_rather_than_zero():
+    office = EntranceFactory().office
+    StaffFactory(office=office)
+    rng = DateRange(datetime.date(2024, 3, 4), datetime.date(2024, 3, 8))
+
+    assert staff_compliance(office_ids=[office.pk], rng=rng, today=NOW.date()) == {office.pk: []}
+    d = office_dashboard(office=office, rng=rng, now=NOW)
+    assert d.summary.staff_roster == 1
+    assert d.summary.pct is None
 
 
 def test_staff_attendance_lists_who_did_not_check_in(roster):

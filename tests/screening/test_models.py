@@ -44,8 +44,8 @@ def test_one_nik_has_one_health_status():
 
 
 @pytest.mark.django_db
-def test_fresh_database_has_one_unrestricted_level():
-    level = RestrictionLevel.objects.get()
+def test_fresh_database_has_one_unrestricted_level_in_force():
+    level = RestrictionLevel.objects.get(effective_from__isnull=False)
 
     assert level.level == 0
     assert (level.pct_kritikal, level.pct_esensial, level.pct_non_esensial) == (100, 100, 100)

@@ -56,6 +56,7 @@ def test_beat_schedule_is_in_one_place_and_names_registered_tasks():
         "visitors.tasks.occupancy_reconcile",
         "visitors.tasks.retention_purge",
         "visitors.tasks.scan_alerts_send",
+        "visitors.tasks.pending_expire",
     }
     for entry in schedule.values():
         assert entry["task"] in app.tasks

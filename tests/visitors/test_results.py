@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import secrets
 
@@ -9,12 +10,18 @@ import pytest
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from denpasar_checkin.nik import nik_hash
 from door.services import scan_approve, scan_deny
+from screening.models import HealthStatus
+from screening.services import health_status_cache_invalidate
 from tests.factories import EntranceFactory, HealthStatusFactory, UserFactory, nik_make
 from visitors.messages import public_message
 from visitors.models import ScanEvent, Visit
+from visitors.pending import pending_expire
 from visitors.results import RESULT_MAX_AGE, result_token_make
+from visitors.services import visit_checkin
 
 pytestmark = pytest.mark.django_db
 
@@ -181,3 +188,69 @@ def test_every_referral_reads_the_same(client, entrance):
     assert len(words) == 1
     (text,) = words
     assert "wear a mask" in text and "will call you" in text and "KTP" in text and "vaccination certificate" in text
+
+
+# --- an unanswered referral expires ------------------------------------------------------------------------------
+
+EXPIRED_STATUS = {"outcome": "denied", "reason": "pending_expired", "waiting": False}
+
+
+def aged(scan_id: int, minutes: float) -> None:
+    ScanEvent.objects.filter(pk=scan_id).update(created_at=timezone.now() - datetime.timedelta(minutes=minutes))
+
+
+def test_an_unanswered_referral_page_expires_after_the_limit(client, entrance, settings):
+    settings.PENDING_EXPIRE_MINUTES = 15
+    location, scan = pending_page(client, entrance, 30)
+    aged(scan.pk, 14)
+    assert client.get(f"{location}status").json()["waiting"] is True
+    aged(scan.pk, 16)
+
+    # The open page polls this and reloads when the outcome changes.
+    assert client.get(f"{location}status").json() == EXPIRED_STATUS
+    page = client.get(location, HTTP_ACCEPT_LANGUAGE="en")
+    html = page.content.decode()
+    assert outcome_of(page) == ("denied", "pending_expired")
+    assert "This check-in has expired. Please scan the poster at the door again." in html
+    assert "data-status-url" not in html and 'data-action="checkout"' not in html and "KTP" not in html
+    assert ScanEvent.objects.get(pk=scan.pk).resolution == ""  # true when read, before any sweep
+
+
+def test_a_case_the_sweep_closed_shows_expired(client, entrance):
+    location, scan = pending_page(client, entrance, 31)
+    aged(scan.pk, 20)
+    assert pending_expire(now=timezone.now()).expired == 1
+    assert client.get(f"{location}status").json() == EXPIRED_STATUS
+
+
+def test_a_case_settled_by_an_admission_elsewhere_shows_expired_at_once(client, entrance):
+    location, scan = pending_page(client, entrance, 32)
+    digest = nik_hash(nik_make(32))
+    HealthStatus.objects.filter(nik_hash=digest).update(doses=2)
+    health_status_cache_invalidate(nik_hashes=[digest])
+    other = EntranceFactory(office__name="Dinas Lain")
+    assert visit_checkin(entrance_code=other.code, nik=nik_make(32), name="Komang Ayu").outcome == "admitted"
+
+    assert client.get(f"{location}status").json() == EXPIRED_STATUS
+
+
+def test_every_unanswered_referral_expires_alike(entrance):
+    """Red and black referrals are not cases an officer answers, yet their pages expire by the same rule: a page
+    that kept waiting only for them would tell, after the limit, which colour it was."""
+    black = {"case_status": "positive", "isolated_until": datetime.date(2099, 1, 1)}
+    pages = {}
+    for n, (colour, doses, extra) in enumerate([("yellow", 1, {}), ("red", 0, {}), ("black", 2, black)], start=33):
+        client = Client()
+        location = checkin(client, entrance, n, doses=doses, name="Komang Ayu", **extra)["Location"]
+        pages[colour] = (client, location)
+    for scan_id in ScanEvent.objects.values_list("pk", flat=True):
+        aged(scan_id, 16)
+
+    shown = {
+        (outcome_of(page), referral_words(page))
+        for page in (client.get(location, HTTP_ACCEPT_LANGUAGE="en") for client, location in pages.values())
+    }
+    statuses = [client.get(f"{location}status").json() for client, location in pages.values()]
+
+    assert len(shown) == 1 and next(iter(shown))[0] == ("denied", "pending_expired")
+    assert statuses == [EXPIRED_STATUS] * 3

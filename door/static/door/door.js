@@ -1,6 +1,7 @@
 /* Denpasar Check-in door screen: live feed over server-sent events (polling when SSE keeps failing), the
    occupancy gauge, the pending queue, black-status alerts with a beep, and the officer's forms. No framework.
-   The server is the truth: every card is keyed by its ScanEvent id and the id is the resume cursor. */
+   The server is the truth: every card is keyed by its ScanEvent id and the id is the resume cursor.
+   Every action answers next to its control, in that control's live region ([data-said] in a [data-said-scope]). */
 (function () {
   "use strict";
 
@@ -10,7 +11,10 @@
   var feed = document.getElementById("feed");
   var queue = document.getElementById("queue");
   var alerts = document.getElementById("alerts");
-  var toast = document.getElementById("toast");
+  var queueSaid = document.getElementById("toast");
+  var checkoutBox = document.getElementById("checkout");
+  // The server's clock minus the tablet's: the clock and the alerts' ages follow the office's time.
+  var skew = cfg.now_ms - Date.now();
   var csrfInput = document.querySelector("input[name=csrfmiddlewaretoken]");
   var csrf = csrfInput ? csrfInput.value : "";
   var FEED_MAX = 60;
@@ -42,6 +46,11 @@
     return node;
   }
 
+  // The full name and the NIK's last four digits: what the officer checks against the KTP.
+  function nik4(card) {
+    return card.nik_last4 ? el("span", { className: "nik4", text: "NIK \u2026" + card.nik_last4 }) : null;
+  }
+
   function chip(card) {
     return el("span", { className: "chip c-" + (card.colour || "none"), text: card.colour_label || "" });
   }
@@ -68,11 +77,39 @@
     return form;
   }
 
+  // --- keeping the officer's place ------------------------------------------------------------------------------
+
+  // In portrait the feed and the queue sit above the tools: every card that arrives would push the form the officer
+  // is using, and the answer next to it, down and out of view. Whatever they work at stays where it is on screen.
+  var placeNode = null;
+  var placeUntil = 0;
+
+  function placeKeep(node, ms) {
+    placeNode = node;
+    placeUntil = Date.now() + ms;
+  }
+
+  function place() {
+    var active = document.activeElement;
+    if (active && active !== body && active !== document.documentElement) return active;
+    return placeNode && Date.now() < placeUntil ? placeNode : null;
+  }
+
+  function keepInPlace(change) {
+    var node = place();
+    var before = node ? node.getBoundingClientRect().top : 0;
+    change();
+    if (!node || !node.isConnected) return;
+    var moved = node.getBoundingClientRect().top - before;
+    if (moved) window.scrollBy(0, moved);
+  }
+
   // --- cards, queue, alerts -------------------------------------------------------------------------------------
 
   function renderCard(card) {
     var who = el("span", { className: "who" }, [
       el("span", { className: "name", text: card.name }),
+      nik4(card),
       el("span", { className: "kind k-" + card.kind, text: card.kind_label }),
       card.dependants ? el("span", { className: "kids", text: card.dependants_label }) : null,
       card.by_officer ? el("span", { className: "by", text: L.by_officer }) : null,
@@ -109,9 +146,11 @@
     if (card.id > cursor) cursor = card.id;
     var node = renderCard(card);
     node.classList.add("new");
-    feed.insertBefore(node, feed.firstChild);
-    while (feed.children.length > FEED_MAX) feed.removeChild(feed.lastChild);
-    hidden(document.getElementById("feed-empty"), true);
+    keepInPlace(function () {
+      feed.insertBefore(node, feed.firstChild);
+      while (feed.children.length > FEED_MAX) feed.removeChild(feed.lastChild);
+      hidden(document.getElementById("feed-empty"), true);
+    });
     if (card.alert && !card.acknowledged) alarm();
   }
 
@@ -130,6 +169,7 @@
         chip(card),
         el("span", { className: "what" }, [
           el("b", { className: "name", text: card.name }),
+          nik4(card),
           el("span", { className: "reason", text: card.reason_label }),
         ]),
         el("span", { className: "kind k-" + card.kind, text: card.kind_label }),
@@ -146,19 +186,59 @@
     ]);
   }
 
+  function text(value) {
+    return document.createTextNode(value);
+  }
+
   function renderAlert(card) {
-    return el("div", { className: "alert-item", role: "alert", "data-alert-id": card.id }, [
+    var node = el("div", { className: "alert-item", role: "alert", "data-alert-id": card.id }, [
       el("span", { className: "siren", "aria-hidden": "true", text: "!" }),
       el("span", { className: "what" }, [
         el("b", { text: L.alert + ": " + card.reason_label }),
-        el("span", { text: card.name + " · " + card.kind_label + " · " + card.time }),
+        el("span", {}, [
+          el("span", { className: "name", text: card.name }),
+          card.nik_last4 ? text(" · ") : null,
+          nik4(card),
+          text(" · " + card.kind_label + " · "),
+          el("time", { datetime: card.at, text: card.time }),
+          text(" · "),
+          // The age changes every minute: announcing each change would drown the alert itself.
+          el("span", { className: "age", "data-age": card.at, "aria-live": "off" }),
+        ]),
+        el("span", { className: "inside" }),
       ]),
       actionForm(urlFor("ack", card.id), "ack", L.acknowledge, "light"),
     ]);
+    updateAlert(node, card);
+    ageShow(node.querySelector("[data-age]"));
+    return node;
   }
 
-  // Keyed update: keep nodes that are still there, so an officer typing a deny reason keeps focus and text.
-  function sync(container, cards, key, render) {
+  // Whether the person is still inside changes while the alert waits; the rest of it does not.
+  function updateAlert(node, card) {
+    var inside = card.inside ? "true" : "false";
+    if (node.getAttribute("data-inside") !== inside) node.setAttribute("data-inside", inside);
+    var label = node.querySelector(".inside");
+    var wanted = card.inside_label || "";
+    if (label.textContent !== wanted) label.textContent = wanted;
+  }
+
+  // "3 min ago", by the office's clock (see tick below), for an alert that waits to be acknowledged.
+  function ageText(at) {
+    var minutes = Math.max(0, Math.floor((Date.now() + skew - Date.parse(at)) / 60000));
+    if (minutes < 1) return L.just_now;
+    if (minutes < 60) return L.minutes_ago.replace("{n}", minutes);
+    return L.hours_ago.replace("{h}", Math.floor(minutes / 60)).replace("{m}", minutes % 60);
+  }
+
+  function ageShow(node) {
+    var wanted = ageText(node.getAttribute("data-age"));
+    if (node.textContent !== wanted) node.textContent = wanted;
+  }
+
+  // Keyed update: keep nodes that are still there, so an officer typing a deny reason keeps focus and text;
+  // `update` refreshes what may change on a kept node.
+  function sync(container, cards, key, render, update) {
     var wanted = Object.create(null);
     cards.forEach(function (card) {
       wanted[card.id] = card;
@@ -167,7 +247,9 @@
       if (!wanted[node.getAttribute(key)]) container.removeChild(node);
     });
     cards.forEach(function (card, index) {
-      var node = container.querySelector("[" + key + '="' + card.id + '"]') || render(card);
+      var node = container.querySelector("[" + key + '="' + card.id + '"]');
+      if (node && update) update(node, card);
+      node = node || render(card);
       if (container.children[index] !== node) container.insertBefore(node, container.children[index] || null);
     });
   }
@@ -177,8 +259,19 @@
     knownAlerts[node.getAttribute("data-alert-id")] = true;
   });
 
+  var insideBefore = null;
+
   function applyState(state) {
+    keepInPlace(function () {
+      stateShow(state);
+    });
+  }
+
+  function stateShow(state) {
     var o = state.occupancy;
+    // Someone came or left: a check-out search on screen would offer the wrong people.
+    if (insideBefore !== null && insideBefore !== o.inside && checkoutBox.open) searchSoon();
+    insideBefore = o.inside;
     var gauge = document.getElementById("gauge");
     gauge.setAttribute("data-occupancy", o.inside);
     gauge.setAttribute("data-capacity", o.effective_capacity);
@@ -206,7 +299,7 @@
     state.alerts.forEach(function (card) {
       knownAlerts[card.id] = true;
     });
-    sync(alerts, state.alerts, "data-alert-id", renderAlert);
+    sync(alerts, state.alerts, "data-alert-id", renderAlert, updateAlert);
     body.classList.toggle("has-alert", state.alerts.length > 0);
     if (fresh) alarm();
   }
@@ -369,16 +462,40 @@
 
   // --- the officer's forms -------------------------------------------------------------------------------------
 
-  var toastTimer = null;
+  var SAID_MS = 20000;
 
-  function say(text, ok, outcome) {
-    toast.textContent = text;
-    toast.className = "toast " + (ok ? "ok" : "err") + (outcome ? " o-" + outcome : "");
-    hidden(toast, false);
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(function () {
-      hidden(toast, true);
-    }, 8000);
+  // The live region of the control an action was taken at: the officer's eyes (and screen reader) are there.
+  function saidFor(node) {
+    var scope = node.closest("[data-said-scope]");
+    return (scope && scope.querySelector("[data-said]")) || queueSaid;
+  }
+
+  // Who an action was about, read before the answer removes the case, alert or row from the screen.
+  function whoOf(form) {
+    var item = form.closest("[data-case-id],[data-alert-id],[data-visit-id]");
+    if (!item) return "";
+    var name = item.querySelector(".name");
+    var digits = item.querySelector(".nik4");
+    // A scan that names nobody shows a dash for a name: nothing to say about who.
+    var named = name && name.textContent !== "\u2014" ? name.textContent : "";
+    return [named, digits && digits.textContent].filter(Boolean).join(" · ");
+  }
+
+  function say(target, message, ok, outcome) {
+    target.textContent = message;
+    target.className = "said " + (ok ? "ok" : "err") + (outcome ? " o-" + outcome : "");
+    // Nearest: no jump when it is already in view (the usual case, it sits next to the button just pressed).
+    if (target.scrollIntoView) target.scrollIntoView({ block: "nearest" });
+    placeKeep(target, SAID_MS);
+    clearTimeout(target.saidTimer);
+    target.saidTimer = setTimeout(function () {
+      target.textContent = "";
+      target.className = "said";
+    }, SAID_MS);
+  }
+
+  function about(who, message) {
+    return who ? who + " \u2014 " + message : message;
   }
 
   function busy(form, yes) {
@@ -388,6 +505,8 @@
   }
 
   function post(form) {
+    var target = saidFor(form);
+    var who = whoOf(form);
     busy(form, true);
     return fetch(form.action, {
       method: "POST",
@@ -406,14 +525,14 @@
       })
       .then(function (result) {
         if (result.data.state) applyState(result.data.state);
-        say(result.data.message || L.error, result.ok, result.data.outcome);
+        say(target, about(who, result.data.message || L.error), result.ok, result.data.outcome);
         if (result.ok && form.hasAttribute("data-reset")) form.reset();
-        if (result.ok && form.closest("#people")) search();
-        if (result.ok && form.closest("#closeday")) form.closest("details").open = false;
+        // The list of people inside is only ever the server's current one (after closing the day: nobody).
+        if (result.ok && checkoutBox.open) search();
         return result;
       })
       .catch(function () {
-        say(L.error, false);
+        say(target, L.error, false);
       })
       .then(function () {
         busy(form, false);
@@ -431,6 +550,7 @@
   // outcome; the queue and the gauge then come from the server, so a full office or another officer's answer
   // shows exactly as the server has it.
   function decide(form) {
+    var who = whoOf(form);
     var body = { decision: form.getAttribute("data-decision") };
     var reason = form.querySelector("[data-field=reason]");
     if (reason && reason.value.trim()) body.reason = reason.value.trim();
@@ -452,7 +572,7 @@
           window.location.href = cfg.urls.login;
           return;
         }
-        say(answerText(result.data), result.ok, result.data.outcome);
+        say(queueSaid, about(who, answerText(result.data)), result.ok, result.data.outcome);
         // A failed catch-up is only a delay: the stream brings the same events and state.
         return catchUp()
           .catch(function () {})
@@ -462,7 +582,7 @@
           });
       })
       .catch(function () {
-        say(L.error, false);
+        say(queueSaid, L.error, false);
       })
       .then(function () {
         busy(form, false);
@@ -480,12 +600,15 @@
     }
   });
 
-  // Manual check-out: search a name among the people inside; the results are masked.
+  // Manual check-out: search a name among the people inside (open visits only: the server's list, never a stale
+  // one), each with the full name and the NIK's last four digits to check against the KTP.
   var people = document.getElementById("people");
   var query = document.getElementById("co-q");
   var searchTimer = null;
+  var searchSeq = 0;
 
   function search() {
+    var seq = ++searchSeq;
     fetch(cfg.urls.inside + "?q=" + encodeURIComponent(query.value), {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
@@ -495,17 +618,25 @@
         return response.json();
       })
       .then(function (data) {
+        // An older answer arriving late must not bring back someone a newer one no longer lists.
+        if (seq !== searchSeq) return;
         people.textContent = "";
-        if (!data.people.length) people.appendChild(el("li", { className: "empty", text: L.no_one }));
+        if (!data.people.length) {
+          people.appendChild(el("li", { className: "empty", text: query.value.trim() ? L.no_one : L.nobody_inside }));
+        }
         data.people.forEach(function (p) {
           var visit = el("input", { type: "hidden", name: "visit", value: p.visit_id });
           people.appendChild(
             el("li", { "data-visit-id": p.visit_id }, [
               el("span", { className: "what" }, [
                 el("b", { className: "name", text: p.name }),
-                el("span", {
-                  text: [p.nik, p.kind_label, L.since + " " + p.since, p.dependants_label].filter(Boolean).join(" · "),
-                }),
+                el("span", {}, [
+                  nik4(p),
+                  text(
+                    (p.nik_last4 ? " · " : "") +
+                      [p.kind_label, L.since + " " + p.since, p.dependants_label].filter(Boolean).join(" · ")
+                  ),
+                ]),
               ]),
               actionForm(cfg.urls.checkout, "checkout", L.check_out, "light", [visit]),
             ])
@@ -513,15 +644,17 @@
         });
       })
       .catch(function () {
-        say(L.error, false);
+        if (seq === searchSeq) say(saidFor(people), L.error, false);
       });
   }
 
-  query.addEventListener("input", function () {
+  function searchSoon() {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(search, 250);
-  });
-  document.getElementById("checkout").addEventListener("toggle", function (event) {
+  }
+
+  query.addEventListener("input", searchSoon);
+  checkoutBox.addEventListener("toggle", function (event) {
     if (event.target.open) search();
   });
 
@@ -530,13 +663,13 @@
   // The office's time (the server's clock and time zone), whatever the tablet's own clock or zone says, so the
   // clock and the card times always agree.
   var clock = document.getElementById("clock");
-  var skew = cfg.now_ms - Date.now();
   function tick() {
     var d = new Date(Date.now() + skew + cfg.utc_offset_minutes * 60000);
     var pad = function (n) {
       return (n < 10 ? "0" : "") + n;
     };
     clock.textContent = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+    Array.prototype.forEach.call(alerts.querySelectorAll("[data-age]"), ageShow);
   }
   tick();
   setInterval(tick, 1000);
