@@ -252,7 +252,7 @@ class Bench:
             cpu_after = meter.snapshot()
             drained = self._drain(server)
         after = self._counters()
-        summary = wrk_summary(load)
+        summary = wrk_summary(load, redirects_answer=script == "page")
         summary["connections"] = self.args.connections
         summary["drain_s"] = drained
         summary["cpu_ms_per_request"] = cpu_per_request(cpu_before, cpu_after, requests=summary["requests"])
@@ -393,7 +393,7 @@ class Bench:
         return summary
 
     def page_probe(self) -> str | None:
-        """None when the visitor page answers a form POST with a result page; else why the run is skipped."""
+        """None when the visitor page answers a form POST with a 303 to a result page; else why the run is skipped."""
         from .load import visits_reset
         from .people import name_for, nik_for, phone_for
 
@@ -417,16 +417,20 @@ class Bench:
                 headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"csrftoken={CSRF_TOKEN}"},
             )
             response = conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
+            response.read()
+            location = response.getheader("Location") or ""
+            if response.status != 303 or not location.startswith("/c/r/"):
+                return f"probe POST /c/<code>/ answered {response.status} {location!r}, not 303 to a result URL"
+            conn.request("GET", location)
+            result = conn.getresponse()
+            text = result.read().decode("utf-8", "replace")
             conn.close()
         except OSError as error:
             return f"probe failed: {error}"
         finally:
             visits_reset()
-        if response.status != 200:
-            return f"probe POST /c/<code>/ answered {response.status}, not 200 with a result page"
-        if "data-outcome=" not in text:
-            return "probe POST /c/<code>/ answered 200 without a data-outcome result element"
+        if result.status != 200 or "data-outcome=" not in text:
+            return f"probe GET of the result URL answered {result.status} without a data-outcome result element"
         return None
 
     def profile(self) -> dict:

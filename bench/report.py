@@ -8,8 +8,9 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def wrk_summary(load: dict) -> dict:
-    """A wrk JSON summary (bench/lua/common.lua) in the results' shape."""
+def wrk_summary(load: dict, *, redirects_answer: bool = False) -> dict:
+    """A wrk JSON summary (bench/lua/common.lua) in the results' shape; `redirects_answer`: a 3xx is the run's
+    expected answer (the visitor form's 303 to its result URL), not counted in non_2xx."""
     duration_s = load["duration_us"] / 1e6
     latency = load["latency_us"]
     status = {k: v for k, v in load.get("status", {}).items() if v}
@@ -22,7 +23,7 @@ def wrk_summary(load: dict) -> dict:
         "p99_ms": round(latency["p99"] / 1000, 2),
         "max_ms": round(latency["max"] / 1000, 2),
         "errors": sum(socket.values()) + five_xx,
-        "non_2xx": load["requests"] - status.get("s2xx", 0),
+        "non_2xx": load["requests"] - status.get("s2xx", 0) - (status.get("s3xx", 0) if redirects_answer else 0),
         "requests": load["requests"],
         "duration_s": round(duration_s, 2),
         "status": status,

@@ -136,3 +136,44 @@ def test_the_waiting_page_keeps_following_after_the_connection_drops(phone, live
     _decide(live_server, officer, scan.pk, {"decision": "approve"})
     phone.context.set_offline(False)
     expect(phone.locator('[data-outcome="admitted"][data-reason="ok"]')).to_be_visible(timeout=5_000)
+
+
+def test_a_short_code_typed_in_lowercase_with_spaces_opens_the_entrance(phone, live_server):
+    from playwright.sync_api import expect
+
+    entrance = EntranceFactory(office__name="Dinas Kesehatan Kota Denpasar")
+    typed = f"{entrance.short_code[:4].lower()} - {entrance.short_code[4:].lower()}"
+    phone.goto(f"{live_server.url}/c/")
+    phone.fill("input[name=code]", typed)
+    phone.click("button[type=submit]")
+    expect(phone.locator("input[name=nik]")).to_be_visible()
+    assert phone.url == f"{live_server.url}/c/{entrance.code}/"
+
+
+def test_the_six_digits_under_the_kiosk_qr_open_its_live_entrance(phone, live_server):
+    from django.test import Client
+    from playwright.sync_api import expect
+
+    from tests.browser import session_cookie_add
+    from tests.factories import UserFactory
+
+    entrance = EntranceFactory(live_qr=True)
+    officer_tablet = Client()
+    officer_tablet.force_login(UserFactory(roles=["Petugas"], offices=[entrance.office]))
+    session_cookie_add(phone.context, client=officer_tablet, live_server=live_server)
+    phone.goto(f"{live_server.url}/door/{entrance.pk}/kiosk/")
+    digits = phone.locator("#digits").text_content()
+    phone.context.clear_cookies()  # the visitor's phone, not the kiosk
+
+    phone.goto(f"{live_server.url}/c/")
+    phone.fill("input[name=code]", digits)
+    phone.click("button[type=submit]")
+    expect(phone.locator("input[name=nik]")).to_be_visible()
+    assert f"/c/{entrance.code}/?t=" in phone.url
+
+    # The printed short code of a live-QR entrance does not get round its live code.
+    phone.goto(f"{live_server.url}/c/")
+    phone.fill("input[name=code]", entrance.short_code)
+    phone.click("button[type=submit]")
+    expect(phone.locator("[role=alert]")).to_contain_text("6")
+    expect(phone.locator("input[name=nik]")).to_have_count(0)
