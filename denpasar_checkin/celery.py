@@ -41,6 +41,12 @@ app.conf.beat_schedule = {
         "schedule": 10.0,
         "options": {"expires": 10},
     },
+    # Exposure notices still unsent to the WhatsApp/SMS gateway (task lost with the broker, or out of retries).
+    "exposure-notices-requeue": {
+        "task": "reports.tasks.exposure_notices_requeue",
+        "schedule": 300.0,
+        "options": {"expires": 300},
+    },
     # Pending cases past PENDING_EXPIRE_MINUTES, or settled by an admission elsewhere, are closed and audited. The
     # door queue already hides them at read time; this keeps the records (and the queue's index) true.
     "pending-expire": {

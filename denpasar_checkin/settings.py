@@ -391,6 +391,9 @@ SATGAS_ALERT_EMAILS = env.list("SATGAS_ALERT_EMAILS", default=[])
 ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="")
 ALERT_WEBHOOK_TOKEN = env.str("ALERT_WEBHOOK_TOKEN", default="")  # sent as a bearer token when set
 ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
+# The city's WhatsApp/SMS gateway: each exposure notice to a contact with a phone is POSTed here (no NIK, no case).
+NOTIFY_WEBHOOK_URL = env.str("NOTIFY_WEBHOOK_URL", default="")
+NOTIFY_WEBHOOK_TOKEN = env.str("NOTIFY_WEBHOOK_TOKEN", default="")  # sent as a bearer token when set
 # Celery's Redis caveats: keep retrying the broker at start-up (the web container may start before Redis) and
 # fail fast when queueing from a web request while Redis is unreachable.
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -8,6 +8,7 @@ app_name = "door"
 
 urlpatterns = [
     path("", views.door_index, name="index"),
+    path("person-data/", views.door_person_data, name="person_data"),
     path("<int:entrance_id>/", views.door_screen, name="screen"),
     path("<int:entrance_id>/kiosk/", views.door_kiosk, name="kiosk"),
     path("<int:entrance_id>/events", views.door_events, name="events"),

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from denpasar_checkin.nik import nik_normalize
 from denpasar_checkin.ratelimit import RateLimited
@@ -30,6 +30,7 @@ from offices.models import Entrance, code_entry_address
 from visitors.inputs import MAX_DEPENDANTS
 from visitors.messages import reason_label
 from visitors.models import ScanEvent
+from visitors.own_data import OwnDataError, person_by_identity, person_data_erase, person_data_export
 from visitors.services import CheckinError
 
 from .selectors import (
@@ -367,3 +368,51 @@ def door_close_day(request: HttpRequest, entrance_id: int) -> HttpResponse:
         return {"visits_closed": result.visits_closed, "people_out": result.people_out}, message
 
     return _run(request, entrance, action)
+
+
+# --- a person's own data, for someone without a remembered phone ---------------------------------------------------
+
+
+def _person_data_page(request: HttpRequest, *, status: int = 200, **context) -> HttpResponse:
+    return render(request, "door/person_data.html", context, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@login_required
+def door_person_data(request: HttpRequest) -> HttpResponse:
+    """An officer downloads or erases a person's data for them, after checking their KTP; the NIK comes only in
+    the form's POST, never in a URL, and the audit names the officer."""
+    if not user_works_doors(request.user):
+        raise PermissionDenied
+    if request.method != "POST":
+        return _person_data_page(request)
+    action = request.POST.get("action")
+    name = request.POST.get("name", "")
+    errors: dict[str, str] = {}
+    if action not in ("download", "erase"):
+        errors["action"] = _("Choose download or delete.")
+    if request.POST.get("ktp_checked") != "yes":
+        errors["ktp_checked"] = _("Check the person's KTP first, then tick the box.")
+    if action == "erase" and request.POST.get("confirm") != "yes":
+        errors["confirm"] = _("Tick the box to confirm the deletion.")
+    try:
+        person = person_by_identity(nik=request.POST.get("nik", ""), name=name)
+    except ValidationError as error:
+        errors = {**{key: " ".join(messages_) for key, messages_ in error.message_dict.items()}, **errors}
+    except OwnDataError as error:
+        if not errors:
+            return _person_data_page(request, status=error.status, name=name, error=error.message)
+    if errors:
+        return _person_data_page(request, status=400, name=name, errors=errors)
+    if action == "download":
+        data = person_data_export(person=person, actor=request.user, via="officer")
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = 'attachment; filename="denpasar-checkin-data.json"'
+        response["Cache-Control"] = "no-store"
+        return response
+    try:
+        erased = person_data_erase(person=person, actor=request.user, via="officer")
+    except OwnDataError as error:
+        return _person_data_page(request, status=error.status, name=name, error=error.message)
+    return _person_data_page(request, erased=erased)

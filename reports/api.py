@@ -1,6 +1,10 @@
-"""REST API for contact tracing: POST /api/v1/exposures/ (Satgas only; a POST so the NIK stays out of URLs)."""
+"""REST API for contact tracing: POST /api/v1/exposures/ and /exposures/notify/ (Satgas only; POSTs, so the NIK stays
+out of URLs)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -18,6 +22,7 @@ from offices.access import user_may_trace
 from visitors.api import BoundedJSONParser
 from visitors.serializers import NAME_SCHEMA, NIK_SCHEMA, ErrorSerializer
 
+from .notices import exposure_notify_by_nik
 from .services import ExposurePersonNotFound, ExposureSinceRequired, exposure_report_by_nik
 
 
@@ -84,11 +89,19 @@ class ExposureContactSerializer(serializers.Serializer):
 def exposures_create(request: Request) -> Response:
     if not user_may_trace(request.user):
         raise exceptions.PermissionDenied(_("Only the health task force (Satgas) may run exposure reports."))
+    answer = _for_person(request, exposure_report_by_nik)
+    if isinstance(answer, Response):
+        return answer
+    return Response(ExposureContactSerializer(answer.contacts, many=True).data)
+
+
+def _for_person(request: Request, service: Callable[..., Any]) -> Any:
+    """Run `service` (the report, or the notices) for the NIK, name and `since` posted; a miss is its Response."""
     serializer = ExposureRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     data = serializer.validated_data
     try:
-        report = exposure_report_by_nik(
+        return service(
             actor=request.user,
             nik=data["nik"],
             name=data["name"],
@@ -106,4 +119,46 @@ def exposures_create(request: Request) -> Response:
             {"since": [str(_("The registry has no positive test date for this person: give a start date."))]},
             status=400,
         )
-    return Response(ExposureContactSerializer(report.contacts, many=True).data)
+
+
+class ExposureNotifySerializer(serializers.Serializer):
+    notified = serializers.IntegerField(min_value=0, help_text="Notices created by this call.")
+    already = serializers.IntegerField(min_value=0, help_text="Contacts told before for this case: skipped.")
+    unreachable = serializers.IntegerField(
+        min_value=0, help_text="Contacts with neither a phone nor a remembered device: no notice."
+    )
+
+
+@extend_schema(
+    operation_id="exposures_notify",
+    summary="Tell a positive person's contacts that they were exposed",
+    description=(
+        "Satgas only. Runs the exposure report (same input as `POST /api/v1/exposures/`) and gives every contact "
+        "one notice for this case (the person and the first day): the office, day and time window they shared and "
+        "the health advice, never who the case is. Contacts with a phone are sent to the WhatsApp/SMS gateway "
+        "(NOTIFY_WEBHOOK_URL); contacts with a remembered phone see it on their next check-in page. Sending again "
+        "skips contacts already told. Audited."
+    ),
+    request=ExposureRequestSerializer,
+    responses={
+        200: ExposureNotifySerializer,
+        400: OpenApiResponse(OpenApiTypes.OBJECT, description='Bad input: {"field": ["message", ...]}.'),
+        403: ErrorSerializer,
+        404: OpenApiResponse(ErrorSerializer, description="No check-in records for this NIK and name."),
+    },
+    tags=["contact tracing"],
+)
+@api_view(["POST"])
+@permission_classes([IsAuthenticated])
+@parser_classes([BoundedJSONParser])
+def exposures_notify(request: Request) -> Response:
+    if not user_may_trace(request.user):
+        raise exceptions.PermissionDenied(_("Only the health task force (Satgas) may send exposure notices."))
+    result = _for_person(request, exposure_notify_by_nik)
+    if isinstance(result, Response):
+        return result
+    return Response(
+        ExposureNotifySerializer(
+            {"notified": result.notified, "already": result.already, "unreachable": result.unreachable}
+        ).data
+    )

@@ -8,4 +8,5 @@ app_name = "reports_api"
 
 urlpatterns = [
     path("exposures/", api.exposures_create, name="exposures"),
+    path("exposures/notify/", api.exposures_notify, name="exposures_notify"),
 ]

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, Min, OuterRef, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 
 from denpasar_checkin.nik import nik_hash_candidates
 from offices.models import Entrance, Office, Staff
@@ -29,7 +30,7 @@ from screening.models import HealthStatus, RestrictionLevel
 from screening.names import names_match
 from screening.selectors import effective_capacity
 from screening.vocabulary import CaseStatus, Outcome, PersonKind, ScanAction
-from visitors.models import Person, Resolution, ScanEvent, Visit
+from visitors.models import Device, ExposureNotice, Person, Resolution, ScanEvent, Visit
 
 # The default tracing window: from two days before the positive test (the infectious period before
 # symptoms) until now.
@@ -322,6 +323,46 @@ def _exposure_contact(row: tuple) -> ExposureContact:
         first_overlap_at=_from_db_datetime(row[7]),
         last_overlap_at=_from_db_datetime(row[8]),
     )
+
+
+class NoticeState(models.TextChoices):
+    """Whether and how a contact was told of the case (the report's "Told" column)."""
+
+    GATEWAY = "gateway", _("gateway")
+    DEVICE = "device", _("remembered phone")
+    UNREACHABLE = "unreachable", _("not reachable")
+    NOT_YET = "not_yet", _("not yet")
+
+
+def exposure_notice_states(
+    *, case_person_id: int, window_from: datetime.datetime, contacts: Sequence[ExposureContact]
+) -> dict[int, str]:
+    """How each contact was told of this case (the case is the person and the window's first instant).
+
+    Sent to the gateway wins; a notice not (yet) sent there waits on their remembered phone if they have one; no
+    notice and neither a phone nor a remembered device: not reachable; anything else: not yet.
+    """
+    ids = {c.person_id for c in contacts}
+    if not ids:
+        return {}
+    notices = dict(
+        ExposureNotice.objects.filter(
+            case__case_person_id=case_person_id, case__window_from=window_from, person_id__in=ids
+        ).values_list("person_id", "webhook_sent_at")
+    )
+    devices = set(Device.objects.filter(person_id__in=ids).values_list("person_id", flat=True))
+    phones = {c.person_id for c in contacts if c.phone}
+    states = {}
+    for person_id in ids:
+        if notices.get(person_id) is not None:
+            states[person_id] = NoticeState.GATEWAY
+        elif person_id in notices and person_id in devices:
+            states[person_id] = NoticeState.DEVICE
+        elif person_id not in phones and person_id not in devices:
+            states[person_id] = NoticeState.UNREACHABLE
+        else:
+            states[person_id] = NoticeState.NOT_YET
+    return {k: str(v.value) for k, v in states.items()}
 
 
 # --- occupancy over time --------------------------------------------------------------------------------------

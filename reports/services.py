@@ -12,7 +12,7 @@ import datetime
 import io
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -28,6 +28,7 @@ from .selectors import (
     ExposureContact,
     city_dashboard,
     exposure_contacts,
+    exposure_notice_states,
     exposure_person_find,
     exposure_since_default,
     local_midnight,
@@ -59,6 +60,8 @@ class ExposureReport:
     until: datetime.datetime
     positive_on: datetime.date | None
     contacts: list[ExposureContact]
+    # person id -> NoticeState value: whether and how each contact was told of this case
+    told: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +74,16 @@ class CsvFile:
 # --- exposure -------------------------------------------------------------------------------------------------
 
 
-def _exposure_run(*, person: Person, since: datetime.date | None, now: datetime.datetime) -> ExposureReport:
+def exposure_report_run(*, person: Person, since: datetime.date | None, now: datetime.datetime) -> ExposureReport:
+    """The exposure report without an audit entry: for callers that write their own (export, notices)."""
     positive_on = positive_date_for(person=person)
     if since is None:
         if positive_on is None:
             raise ExposureSinceRequired
         since = exposure_since_default(positive_on=positive_on)
     contacts = exposure_contacts(person_id=person.pk, since=local_midnight(since), now=now)
-    return ExposureReport(person=person, since=since, until=now, positive_on=positive_on, contacts=contacts)
+    told = exposure_notice_states(case_person_id=person.pk, window_from=local_midnight(since), contacts=contacts)
+    return ExposureReport(person=person, since=since, until=now, positive_on=positive_on, contacts=contacts, told=told)
 
 
 def _exposure_detail(report: ExposureReport, **extra: Any) -> dict[str, Any]:
@@ -104,7 +109,7 @@ def exposure_report_for_person(
 
     Raises ExposureSinceRequired when there is neither a `since` nor a positive test date on record.
     """
-    report = _exposure_run(person=person, since=since, now=now)
+    report = exposure_report_run(person=person, since=since, now=now)
     audit_record(
         actor=actor,
         action="exposure.query",
@@ -127,16 +132,22 @@ def exposure_report_by_nik(
 
     Raises ExposurePersonNotFound or ExposureSinceRequired.
     """
+    person = exposure_person_or_miss(actor=actor, nik=nik, name=name, action="exposure.query", channel=channel)
+    return exposure_report_for_person(actor=actor, person=person, since=since, now=now, channel=channel)
+
+
+def exposure_person_or_miss(
+    *, actor: AbstractBaseUser | None, nik: str, name: str, action: str, channel: str
+) -> Person:
+    """The person with this (validated) NIK and name, or ExposurePersonNotFound after auditing the miss as `action`
+    (masked NIK only): repeated misses are how NIK fishing shows up in the log."""
     person = exposure_person_find(nik=nik, name=name)
     if person is None:
-        # Failed look-ups are kept as well: repeated misses are how NIK fishing shows up in the log.
         audit_record(
-            actor=actor,
-            action="exposure.query",
-            detail={"found": False, "nik_masked": nik_mask(nik), "channel": channel},
+            actor=actor, action=action, detail={"found": False, "nik_masked": nik_mask(nik), "channel": channel}
         )
         raise ExposurePersonNotFound
-    return exposure_report_for_person(actor=actor, person=person, since=since, now=now, channel=channel)
+    return person
 
 
 def exposure_export(
@@ -144,7 +155,7 @@ def exposure_export(
 ) -> CsvFile:
     """The exposure report as CSV with each contact's full NIK, decrypted here and only here; audited (one entry,
     exposure.export, which stands for the query it ran too)."""
-    report = _exposure_run(person=person, since=since, now=now)
+    report = exposure_report_run(person=person, since=since, now=now)
     full_niks = dict(
         Person.objects.filter(pk__in=[c.person_id for c in report.contacts]).values_list("pk", "nik_encrypted")
     )
@@ -158,6 +169,7 @@ def exposure_export(
             contact.overlap_minutes,
             _local(contact.first_overlap_at),
             _local(contact.last_overlap_at),
+            report.told.get(contact.person_id, ""),
         ]
         for contact in report.contacts
     ]
@@ -176,6 +188,7 @@ def exposure_export(
         "overlap_minutes",
         "first_overlap_at",
         "last_overlap_at",
+        "told",
     ]
     return CsvFile(
         filename=f"exposure-person{person.pk}-since-{report.since.isoformat()}.csv",

@@ -16,5 +16,6 @@ urlpatterns = [
     path("offices/<int:office_id>/staff/export.csv", views.office_compliance_export, name="compliance_export"),
     path("exposures/", views.exposure_search, name="exposures"),
     path("exposures/people/<int:person_id>/", views.exposure_person, name="exposure_person"),
+    path("exposures/people/<int:person_id>/notify/", views.exposure_notify_view, name="exposure_notify"),
     path("exposures/people/<int:person_id>/export.csv", views.exposure_export_view, name="exposure_export"),
 ]

@@ -14,6 +14,7 @@ from functools import wraps
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -38,9 +39,11 @@ from offices.models import Office
 from screening.vocabulary import Reason
 from visitors.models import Person
 
+from .notices import exposure_notify
 from .selectors import (
     MAX_RANGE_DAYS,
     DateRange,
+    NoticeState,
     OccupancySeries,
     city_dashboard,
     office_dashboard,
@@ -495,6 +498,8 @@ def _render_exposure(request: HttpRequest, *, report) -> HttpResponse:
             "report": report,
             "since_form": SinceForm(initial={"since": report.since}),
             "total_minutes": sum(c.overlap_minutes for c in report.contacts),
+            "rows": [(c, report.told.get(c.person_id, "")) for c in report.contacts],
+            "told_labels": dict(NoticeState.choices),
         },
     )
 
@@ -511,3 +516,23 @@ def exposure_export_view(request: HttpRequest, person_id: int) -> HttpResponse:
         return redirect(url)
     since = form.cleaned_data["since"]
     return _download(exposure_export(actor=request.user, person=person, since=since, now=timezone.now()))
+
+
+@require_POST
+@staff_login_required
+@_requires(user_may_trace)
+def exposure_notify_view(request: HttpRequest, person_id: int) -> HttpResponse:
+    """ "Send notices": tell the report's contacts (a CSRF-protected POST), then show the report again with counts."""
+    person = get_object_or_404(Person, pk=person_id)
+    form = SinceForm(request.POST)
+    url = reverse("reports:exposure_person", args=[person.pk])
+    if not form.is_valid():
+        return redirect(url)
+    since = form.cleaned_data["since"]
+    result = exposure_notify(actor=request.user, person=person, since=since, now=timezone.now(), channel="web")
+    messages.success(
+        request,
+        _("Notices sent: %(notified)d new, %(already)d already told, %(unreachable)d not reachable.")
+        % {"notified": result.notified, "already": result.already, "unreachable": result.unreachable},
+    )
+    return redirect(f"{url}?{urlencode({'since': since.isoformat()})}")

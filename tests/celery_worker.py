@@ -61,6 +61,7 @@ def worker_running() -> Iterator[object]:
     Callers need transactional tests (`django_db(transaction=True)`): the worker thread has its own database
     connection, so it sees only committed data. Celery's Django fixup closes that connection after each task.
     """
+    import reports.tasks  # noqa: F401
     import screening.tasks  # noqa: F401 - register the tasks before the worker starts
     import visitors.tasks  # noqa: F401
 

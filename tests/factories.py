@@ -117,3 +117,63 @@ class VisitFactory(factory.django.DjangoModelFactory):
     office = factory.SelfAttribute("entrance_in.office")
     kind = PersonKind.VISITOR
     checked_in_at = factory.LazyFunction(timezone.now)
+
+
+# --- exposure notices and a person's own data (visitors.own_data) ----------------------------------------------------
+
+
+def _device_token_hash(token: str) -> str:
+    from visitors.selectors import device_token_hash
+
+    return device_token_hash(token)
+
+
+class DeviceFactory(factory.django.DjangoModelFactory):
+    """A remembered phone; the cookie's value is `token` (tests set it as the dc_device cookie)."""
+
+    class Meta:
+        model = "visitors.Device"
+        exclude = ("token",)
+
+    person = factory.SubFactory(PersonFactory)
+    token = factory.Sequence(lambda n: f"device-token-{n:06d}-abcdefghijklmnop")
+    token_hash = factory.LazyAttribute(lambda d: _device_token_hash(d.token))
+
+
+class ScanEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "visitors.ScanEvent"
+
+    entrance = factory.SubFactory(EntranceFactory)
+    office = factory.SelfAttribute("entrance.office")
+    person = factory.SubFactory(PersonFactory)
+    outcome = "admitted"
+    reason = "ok"
+    colour = "green"
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class ExposureCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "visitors.ExposureCase"
+
+    case_person = factory.SubFactory(PersonFactory)
+    window_from = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=3))
+    window_until = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(days=2))
+    created_at = factory.LazyFunction(timezone.now)
+
+
+class ExposureNoticeFactory(factory.django.DjangoModelFactory):
+    """One contact told about one case, as the sending side writes it."""
+
+    class Meta:
+        model = "visitors.ExposureNotice"
+
+    case = factory.SubFactory(ExposureCaseFactory)
+    person = factory.SubFactory(PersonFactory)
+    office = factory.SubFactory(OfficeFactory)
+    window_from = factory.SelfAttribute("case.window_from")
+    window_until = factory.SelfAttribute("case.window_until")
+    phone = "081234567890"
+    message = "Anda berada di tempat yang sama dengan kasus positif COVID-19. Pantau gejala dan lakukan tes."
+    created_at = factory.LazyFunction(timezone.now)

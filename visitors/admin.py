@@ -1,13 +1,16 @@
-"""Read-only Django admin for people, visits, scan events and remembered devices (services write them all)."""
+"""Read-only Django admin for people, visits, scan events, remembered devices and exposure notices (services write
+them all)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
+from offices.access import user_may_trace
 from offices.admin import ReadOnlyAdminMixin
 from offices.admin_scoping import OfficeScopedAdminMixin
 
-from .models import Device, Person, ScanEvent, Visit
+from .models import Device, ExposureCase, ExposureNotice, Person, ScanEvent, Visit
 
 
 @admin.register(Person)
@@ -103,4 +106,44 @@ class DeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["person__name"]
     date_hierarchy = "created_at"
     fields = ["person", "created_at", "last_used_at"]
+    readonly_fields = fields
+
+
+class _TracingOnlyAdminMixin:
+    """Who was exposed, and to which case, is for the health task force (and superusers) alone."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return user_may_trace(request.user)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return user_may_trace(request.user)
+
+
+@admin.register(ExposureCase)
+class ExposureCaseAdmin(_TracingOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "case_person", "window_from", "window_until", "created_at", "closed_at"]
+    list_select_related = ["case_person"]
+    date_hierarchy = "created_at"
+    fields = ["case_person", "window_from", "window_until", "created_by", "created_at", "closed_at"]
+    readonly_fields = fields
+
+
+@admin.register(ExposureNotice)
+class ExposureNoticeAdmin(_TracingOnlyAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["id", "case", "person", "office", "window_from", "webhook_sent_at", "acknowledged_at"]
+    list_select_related = ["case", "person", "office"]
+    date_hierarchy = "created_at"
+    fields = [
+        "case",
+        "person",
+        "office",
+        "window_from",
+        "window_until",
+        "phone",
+        "message",
+        "created_at",
+        "webhook_sent_at",
+        "webhook_attempts",
+        "acknowledged_at",
+    ]
     readonly_fields = fields

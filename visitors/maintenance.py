@@ -19,7 +19,7 @@ from screening.services import health_statuses_purge
 from screening.vocabulary import PersonKind
 
 from .closing import visit_close
-from .models import ClosedBy, Device, Person, ScanEvent, Visit
+from .models import ClosedBy, Device, ExposureCase, ExposureNotice, Person, ScanEvent, Visit
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ class PurgeResult:
     people: int
     devices: int
     health_statuses: int
+    exposure_notices: int = 0
 
 
 def _delete_in_batches(queryset) -> Counter:
@@ -199,8 +200,9 @@ def _delete_in_batches(queryset) -> Counter:
 
 
 def personal_data_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
-    """Delete what UU PDP says not to keep: scans and visits that ended more than RETENTION_DAYS ago, people with
-    nothing left inside that period (and their remembered devices), devices unused for that long, and health
+    """Delete what UU PDP says not to keep: scans and visits that ended more than RETENTION_DAYS ago, exposure cases
+    (and their notices) whose window ended that long ago, people with nothing left inside that period (and their
+    remembered devices), devices unused for that long, and health
     statuses not refreshed for STATUS_RETENTION_DAYS. Keeps everything younger; safe to run any number of times.
     """
     now = now or timezone.now()
@@ -211,6 +213,8 @@ def personal_data_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
     deleted: Counter = Counter()
     deleted += _delete_in_batches(ScanEvent.objects.filter(created_at__lt=cutoff))
     deleted += _delete_in_batches(Visit.objects.filter(checked_out_at__lt=cutoff))
+    # A case whose window ended before the cutoff covers no visit that is still kept: it goes with its notices.
+    deleted += _delete_in_batches(ExposureCase.objects.filter(window_until__lt=cutoff))
     # What remains of scans and visits is younger than the cutoff (or still open): a person without any is gone.
     any_scan = ScanEvent.objects.filter(person_id=OuterRef("pk"))
     any_visit = Visit.objects.filter(person_id=OuterRef("pk"))
@@ -228,11 +232,17 @@ def personal_data_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
     )
     scan_events, visits = deleted[ScanEvent._meta.label], deleted[Visit._meta.label]
     people, devices = deleted[Person._meta.label], deleted[Device._meta.label]
+    notices = deleted[ExposureNotice._meta.label]
     statuses = health_statuses_purge(now=now)
     result = PurgeResult(
-        scan_events=scan_events, visits=visits, people=people, devices=devices, health_statuses=statuses
+        scan_events=scan_events,
+        visits=visits,
+        people=people,
+        devices=devices,
+        health_statuses=statuses,
+        exposure_notices=notices,
     )
-    if any((scan_events, visits, people, devices, statuses)):
+    if any((scan_events, visits, people, devices, statuses, notices)):
         audit_record(
             actor=None,
             action="retention.purged",
@@ -242,6 +252,7 @@ def personal_data_purge(*, now: datetime.datetime | None = None) -> PurgeResult:
                 "people": people,
                 "devices": devices,
                 "health_statuses": statuses,
+                "exposure_notices": notices,
             },
         )
         logger.info("retention purge: %s", result)

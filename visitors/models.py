@@ -282,3 +282,70 @@ class Device(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} device {self.pk}"
+
+
+class ExposureCase(models.Model):
+    """A positive case Satgas told its contacts about: each contact is told once; while the case is open, their
+    visits inside its window are kept past a deletion request (until the retention period ends them)."""
+
+    case_person = models.ForeignKey(
+        Person, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("case")
+    )
+    window_from = models.DateTimeField(_("window from"))
+    window_until = models.DateTimeField(_("window until"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"))
+    # Open while empty; the retention purge deletes a case (and its notices) once its window is past retention.
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exposure case")
+        verbose_name_plural = _("exposure cases")
+        constraints = [
+            # Sending again for the same case and window finds this row: the contacts already told are skipped.
+            models.UniqueConstraint(fields=["case_person", "window_from"], name="exposure_case_once_per_window"),
+            models.CheckConstraint(condition=Q(window_until__gte=F("window_from")), name="exposure_case_window"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.window_from:%Y-%m-%d}"
+
+
+class NoticeChannel(models.TextChoices):
+    WEBHOOK = "webhook", _("WhatsApp/SMS gateway")
+    DEVICE = "device", _("Remembered phone")
+
+
+class ExposureNotice(models.Model):
+    """One contact told about one case: the office, date and time window they shared, never who the case is."""
+
+    case = models.ForeignKey(ExposureCase, on_delete=models.CASCADE, related_name="notices", verbose_name=_("case"))
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="exposure_notices", verbose_name=_("contact")
+    )
+    office = models.ForeignKey(Office, on_delete=models.CASCADE, related_name="+", verbose_name=_("office"))
+    window_from = models.DateTimeField(_("shared from"))
+    window_until = models.DateTimeField(_("shared until"))
+    # The phone given with the overlapping visit, for the gateway; empty: only the remembered phone can tell them.
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    message = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("created at"))
+    webhook_sent_at = models.DateTimeField(_("sent to the gateway at"), null=True, blank=True)
+    webhook_attempts = models.PositiveSmallIntegerField(_("gateway attempts"), default=0)
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("exposure notice")
+        verbose_name_plural = _("exposure notices")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "person"], name="exposure_notice_once_per_contact"),
+        ]
+        indexes = [
+            # The check-in pages of a remembered phone look for its person's unacknowledged notices.
+            models.Index(fields=["person"], condition=Q(acknowledged_at__isnull=True), name="notice_unread_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"notice #{self.pk} case {self.case_id}"

@@ -33,6 +33,7 @@ def retention_purge() -> dict[str, int]:
         "people": result.people,
         "devices": result.devices,
         "health_statuses": result.health_statuses,
+        "exposure_notices": result.exposure_notices,
     }
 
 

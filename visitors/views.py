@@ -23,6 +23,14 @@ from offices.models import Entrance
 from .forms import CheckinForm, CheckoutForm
 from .messages import REFERRAL_READY, live_code_refusal, public_message
 from .models import Person
+from .own_data import (
+    OwnDataError,
+    notice_acknowledge,
+    person_data_erase,
+    person_data_export,
+    person_notices_unread,
+    person_visits,
+)
 from .results import PublicResult, ResultExpired, ResultUnknown, result_for_token, result_token_make
 from .selectors import entrance_by_code, entrances_by_live_digits, name_mask, person_for_device, person_is_inside
 from .services import (
@@ -220,6 +228,8 @@ def _device_page(
         "nonce": _nonce(),
         "notice": notice,
         "live_pass": live_pass,
+        # Exposure notices not yet acknowledged: shown on every check-in page of this phone until read.
+        "exposure_notices": person_notices_unread(person=person),
     }
     return render(request, "visitors/entrance_device.html", context, status=status)
 
@@ -434,3 +444,93 @@ def forget_device(request: HttpRequest, code: str) -> HttpResponse:
         response["Location"] += "?" + urlencode({"t": live_pass})
     _cookie_delete(response)
     return response
+
+
+# --- my check-ins: the person's own data, on their remembered phone ------------------------------------------------
+
+
+def _me_page(request: HttpRequest, person: Person | None, *, status: int = 200, **extra) -> HttpResponse:
+    context = {"person": person, "retention_days": settings.RETENTION_DAYS, **extra}
+    if person is not None:
+        context.setdefault("visits", person_visits(person=person, now=timezone.now()))
+        context.setdefault("exposure_notices", person_notices_unread(person=person))
+        context["masked_name"] = name_mask(person.name)
+    response = render(request, "visitors/me.html", context, status=status)
+    if person is None and _device_token(request):
+        _cookie_delete(response)  # the server forgot this phone (or never knew it)
+    return response
+
+
+def _me_person(request: HttpRequest) -> Person | RateLimited:
+    try:
+        ratelimit_client(request)
+    except RateLimited as error:
+        return error
+    return _remembered_person(_device_token(request))
+
+
+@never_cache
+@require_GET
+def me(request: HttpRequest) -> HttpResponse:
+    """My check-ins: this phone's person's visits within the retention period, notices, download and deletion."""
+    person = _me_person(request)
+    if isinstance(person, RateLimited):
+        return _rate_limited_page(request, person, None)
+    return _me_page(request, person)
+
+
+@never_cache
+@require_GET
+def me_data(request: HttpRequest) -> HttpResponse:
+    """Everything held about this phone's person, as a JSON download (never cached anywhere)."""
+    person = _me_person(request)
+    if isinstance(person, RateLimited):
+        return _rate_limited_page(request, person, None)
+    if person is None:
+        return _me_page(request, None, status=403)
+    response = JsonResponse(person_data_export(person=person), json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="denpasar-checkin-data.json"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def me_erase(request: HttpRequest) -> HttpResponse:
+    """Delete what we hold about this phone's person (a ticked confirmation first); the phone is forgotten."""
+    person = _me_person(request)
+    if isinstance(person, RateLimited):
+        return _rate_limited_page(request, person, None)
+    if person is None:
+        return _me_page(request, None, status=403)
+    if request.POST.get("confirm") != "yes":
+        return _me_page(request, person, status=400, erase_error=_("Tick the box to confirm the deletion."))
+    try:
+        erased = person_data_erase(person=person)
+    except OwnDataError as error:
+        return _me_page(request, person, status=error.status, erase_error=error.message)
+    response = render(
+        request, "visitors/me.html", {"erased": erased, "retention_days": settings.RETENTION_DAYS}, status=200
+    )
+    response["Cache-Control"] = "no-store"
+    _cookie_delete(response)
+    return response
+
+
+@require_POST
+def me_notice_ack(request: HttpRequest, notice_id: int) -> HttpResponse:
+    """'I have read it': the notice stops showing; back to the page it was shown on."""
+    person = _me_person(request)
+    if isinstance(person, RateLimited):
+        return _rate_limited_page(request, person, None)
+    if person is None:
+        return _me_page(request, None, status=403)
+    try:
+        notice_acknowledge(person=person, notice_id=notice_id)
+    except OwnDataError as error:
+        return _message_page(
+            request, title=_("Notice not found"), text=error.message, status=error.status, reason=error.code
+        )
+    back = _entrance_get(request.POST.get("back", ""))
+    if back is not None:
+        return HttpResponseRedirect(reverse("visitors:entrance", kwargs={"code": back.code}), status=303)
+    return HttpResponseRedirect(reverse("visitors:me"), status=303)

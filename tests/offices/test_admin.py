@@ -26,7 +26,7 @@ from tests.factories import (
     VisitFactory,
     nik_make,
 )
-from visitors.models import Device, ScanEvent
+from visitors.models import Device, ExposureCase, ExposureNotice, ScanEvent
 
 BAD_PROVINCE_NIK = "0971010101900001"  # 16 digits, but province 09 does not exist
 
@@ -700,6 +700,8 @@ REGISTERED = [
     "visitors.visit",
     "visitors.scanevent",
     "visitors.device",
+    "visitors.exposurecase",
+    "visitors.exposurenotice",
 ]
 
 
@@ -730,6 +732,19 @@ def one_of_everything(office_a, superuser):
     Device.objects.create(token_hash="a" * 64, person=visit.person)
     HealthStatusFactory()
     AuditEvent.objects.create(actor=superuser, action="entrance.code_rotated", office=office_a)
+    now = timezone.now()
+    case = ExposureCase.objects.create(
+        case_person=PersonFactory(), window_from=visit.checked_in_at, window_until=now, created_at=now
+    )
+    ExposureNotice.objects.create(
+        case=case,
+        person=visit.person,
+        office=office_a,
+        window_from=visit.checked_in_at,
+        window_until=now,
+        message="Anda berada di kantor yang sama dengan kasus positif.",
+        created_at=now,
+    )
 
 
 @pytest.mark.django_db

@@ -46,6 +46,7 @@ def black(n: int, name: str) -> dict:
 
 
 def test_beat_schedule_is_in_one_place_and_names_registered_tasks():
+    import reports.tasks  # noqa: F401
     import screening.tasks  # noqa: F401
     import visitors.tasks  # noqa: F401
 
@@ -57,6 +58,7 @@ def test_beat_schedule_is_in_one_place_and_names_registered_tasks():
         "visitors.tasks.retention_purge",
         "visitors.tasks.scan_alerts_send",
         "visitors.tasks.pending_expire",
+        "reports.tasks.exposure_notices_requeue",
     }
     for entry in schedule.values():
         assert entry["task"] in app.tasks

@@ -263,3 +263,38 @@ def test_purge_keeps_an_open_visit_and_its_person():
     personal_data_purge(now=now)
     assert Visit.objects.filter(pk=visit.pk, checked_out_at__isnull=True).exists()
     assert Person.objects.filter(pk=person.pk).exists()
+
+
+def test_purge_removes_exposure_cases_and_notices_whose_window_ended_before_retention(settings):
+    from visitors.models import ExposureCase, ExposureNotice
+
+    settings.RETENTION_DAYS = 30
+    now = timezone.now()
+    contact = PersonFactory(nik=nik_make(40))
+    office = EntranceFactory().office
+
+    def case_with_notice(days_ago: int, n: int) -> ExposureCase:
+        until = now - datetime.timedelta(days=days_ago)
+        case = ExposureCase.objects.create(
+            case_person=PersonFactory(nik=nik_make(n)),
+            window_from=until - datetime.timedelta(days=2),
+            window_until=until,
+            created_at=until,
+        )
+        ExposureNotice.objects.create(
+            case=case,
+            person=contact,
+            office=office,
+            window_from=until - datetime.timedelta(hours=1),
+            window_until=until,
+            message="x",
+            created_at=until,
+        )
+        return case
+
+    old, young = case_with_notice(31, 41), case_with_notice(29, 42)
+    result = personal_data_purge(now=now)
+    assert result.exposure_notices == 1
+    assert not ExposureCase.objects.filter(pk=old.pk).exists()
+    assert ExposureCase.objects.filter(pk=young.pk).exists()
+    assert ExposureNotice.objects.filter(case=young).count() == 1

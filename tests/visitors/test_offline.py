@@ -134,8 +134,9 @@ def test_offline_check_in_is_never_sent_and_never_shown_as_admitted(phone, live_
     assert not ScanEvent.objects.exists() and not Visit.objects.exists()
 
     phone.context.set_offline(False)
-    # Back to the form by a GET: the form is not sent again, the visitor sends it when they choose.
-    expect(phone.locator("input[name=nik]")).to_have_value("")
+    # Back to the form by a GET: the form is not sent again, the visitor sends it when they choose. The reload on
+    # `online` can still meet a network that is not up yet; the timed retry (5 s) then brings the page back.
+    expect(phone.locator("input[name=nik]")).to_have_value("", timeout=12_000)
     expect(phone.locator("[data-outcome]")).to_have_count(0)
     assert not ScanEvent.objects.exists() and not Visit.objects.exists()
 
