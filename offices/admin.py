@@ -20,11 +20,12 @@ from django.utils.translation import ngettext
 
 from denpasar_checkin.nik import nik_hash, nik_hash_candidates, nik_mask, nik_validate
 
-from .access import user_is_city_wide
+from .access import offices_for_user, user_is_city_wide
 from .admin_scoping import OfficeScopedAdminMixin
 from .logins import admin_site_hooks_install
 from .models import AuditEvent, Entrance, Office, OfficeOccupancy, OfficerAssignment, Staff
 from .services import entrance_code_rotate, office_save
+from .staff_import import STAFF_COLUMNS, STAFF_OPTIONAL_COLUMNS, staff_import_csv
 
 # --- Shared pieces: read-only admins and the write-only NIK field (screening's admin uses them too) -------------
 
@@ -101,7 +102,7 @@ class StaffForm(NikFormMixin):
 
     class Meta:
         model = Staff
-        fields = ["office", "name", "nip", "active"]
+        fields = ["office", "name", "nip", "email", "phone", "receives_visitors", "active"]
 
     def nik_taken(self, nik: str, *, hash_candidates: list[str]) -> bool:
         office = self.cleaned_data.get("office") if "office" in self.fields else None
@@ -145,12 +146,79 @@ class StaffInline(admin.TabularInline):
 class StaffAdmin(OfficeScopedAdminMixin, admin.ModelAdmin):
     office_path = "office"
     form = StaffForm
-    list_display = ["name", "office", "nip", "nik_masked", "active"]
-    list_filter = [("office", admin.RelatedOnlyFieldListFilter), "active"]
+    list_display = ["name", "office", "nip", "nik_masked", "receives_visitors", "active"]
+    list_filter = [("office", admin.RelatedOnlyFieldListFilter), "receives_visitors", "active"]
     list_select_related = ["office"]
     search_fields = ["name", "nip"]
-    fields = ["office", "name", "nip", "nik", "nik_masked", "active", "created_at"]
+    fields = [
+        "office",
+        "name",
+        "nip",
+        "nik",
+        "nik_masked",
+        "email",
+        "phone",
+        "receives_visitors",
+        "active",
+        "created_at",
+    ]
     readonly_fields = ["nik_masked", "created_at"]
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path("import/", self.admin_site.admin_view(self.import_view), name="offices_staff_import")
+        return [upload, *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """The roster CSV as an upload: the same file and the same rules as `manage.py import_staff`."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = StaffImportForm(request.POST or None, request.FILES or None, user=request.user)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            result = staff_import_csv(
+                office=form.cleaned_data["office"], text=form.cleaned_data["file"], actor=request.user
+            )
+            if result.loaded:
+                self.message_user(
+                    request,
+                    _(
+                        "%(office)s: %(created)d new, %(updated)d updated, %(unchanged)d unchanged, %(deactivated)d "
+                        "marked inactive."
+                    )
+                    % {
+                        "office": form.cleaned_data["office"].name,
+                        "created": result.created,
+                        "updated": result.updated,
+                        "unchanged": result.unchanged,
+                        "deactivated": result.deactivated,
+                    },
+                    messages.SUCCESS,
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Import staff from CSV"),
+            "form": form,
+            "result": result,
+            "columns": ",".join(STAFF_COLUMNS) + "[," + ",".join(STAFF_OPTIONAL_COLUMNS) + "]",
+        }
+        return TemplateResponse(request, "admin/offices/staff/import.html", context, status=400 if form.errors else 200)
+
+
+class StaffImportForm(forms.Form):
+    office = forms.ModelChoiceField(queryset=Office.objects.none(), label=_("office"))
+    file = forms.FileField(label=_("CSV file (UTF-8)"))
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["office"].queryset = offices_for_user(user).order_by("name")
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        try:
+            return upload.read().decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file is not UTF-8 text; save the CSV as UTF-8."), code="encoding") from None
 
 
 # --- Offices and entrances ----------------------------------------------------------------------------------------
@@ -314,6 +382,7 @@ AUDIT_ACTION_LABELS: dict[str, Any] = {
     "entrance.code_rotated": _("Rotate QR code"),
     "exposure.export": _("Contact tracing exported"),
     "exposure.notified": _("Exposure notices sent"),
+    "staff.imported": _("Staff roster imported"),
     "notice.acknowledged": _("Exposure notice read by its contact"),
     "person.data_exported": _("A person's own data downloaded"),
     "person.data_erased": _("A person's own data deleted"),

@@ -130,6 +130,10 @@ class Staff(models.Model):
     nik_hash = models.CharField(_("NIK hash"), max_length=80, editable=False)
     nik_masked = models.CharField(_("NIK"), max_length=16, editable=False)
     active = models.BooleanField(_("active"), default=True)
+    # How a host is told that their guest arrived; visitors choose a host only among staff who receive visitors.
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    receives_visitors = models.BooleanField(_("receives visitors"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -69,10 +69,21 @@ def entrance_code_rotate(*, entrance: Entrance, actor: AbstractBaseUser | None) 
 
 
 @transaction.atomic
-def staff_upsert(*, office: Office, nik: str, name: str, nip: str, active: bool = True) -> tuple[Staff, bool]:
+def staff_upsert(
+    *,
+    office: Office,
+    nik: str,
+    name: str,
+    nip: str,
+    active: bool = True,
+    email: str | None = None,
+    phone: str | None = None,
+    receives_visitors: bool | None = None,
+) -> tuple[Staff, bool]:
     """Add a staff member to an office's roster or update them; the NIK is kept only as a hash and a mask.
+    `email`, `phone` and `receives_visitors` left as None keep what is stored.
 
-    Raises django.core.exceptions.ValidationError for a bad NIK, name or NIP.
+    Raises django.core.exceptions.ValidationError for a bad NIK, name, NIP, e-mail or phone.
     """
     nik = nik_validate(nik)
     digest = nik_hash(nik)
@@ -83,6 +94,12 @@ def staff_upsert(*, office: Office, nik: str, name: str, nip: str, active: bool 
     staff.name = " ".join(name.split())
     staff.nip = nip.strip()
     staff.active = active
+    if email is not None:
+        staff.email = email.strip()
+    if phone is not None:
+        staff.phone = phone.strip()
+    if receives_visitors is not None:
+        staff.receives_visitors = receives_visitors
     staff.full_clean()
     staff.save()
     return staff, created

@@ -35,6 +35,10 @@
     location.replace(target);
   }
 
+  // The first tries come quickly (a phone that just got its signal back often needs a moment before requests go
+  // through), then every `seconds`.
+  var FIRST = 0.5, delay = FIRST;
+
   function probe() {
     // Only leave this page when the server answers, so a dead connection does not flash a reload every few seconds.
     fetch(offline.getAttribute("data-probe"), { cache: "no-store", credentials: "omit" })
@@ -45,10 +49,18 @@
       .catch(later);
   }
 
+  var timer = null;
   function later() {
-    setTimeout(probe, seconds * 1000);
+    clearTimeout(timer);
+    timer = setTimeout(probe, delay * 1000);
+    delay = Math.min(delay * 2, seconds);
   }
 
-  window.addEventListener("online", load);
+  window.addEventListener("online", function () {
+    delay = FIRST;
+    clearTimeout(timer);
+    probe();
+  });
+  if (navigator.onLine === false) delay = seconds;
   later();
 })();

@@ -8,6 +8,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
+from denpasar_checkin.commands import utf8_file_read
 from offices.importing import COLUMNS, ImportResult, offices_import_csv
 
 
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, file: str, as_json: bool, **options) -> None:
-        text = self._read(Path(file))
+        text = utf8_file_read(Path(file))
         result = offices_import_csv(text=text)
 
         for error in result.errors:
@@ -61,19 +62,6 @@ class Command(BaseCommand):
             label = f"{row.office} — {row.entrance}"
             self.stdout.write(f"office {row.office_id}\tentrance {row.entrance_id}\t{row.url}\t{label}\t({mark})")
         self.stdout.write(self._summary(result))
-
-    def _read(self, path: Path) -> str:
-        try:
-            with path.open(encoding="utf-8", newline="") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            raise CommandError(_("File not found: %(path)s") % {"path": path}) from None
-        except UnicodeDecodeError:
-            raise CommandError(_("%(path)s is not UTF-8 text; save the CSV as UTF-8.") % {"path": path}) from None
-        except OSError as exc:
-            raise CommandError(
-                _("Cannot read %(path)s: %(reason)s") % {"path": path, "reason": exc.strerror or exc}
-            ) from None
 
     def _summary(self, result: ImportResult) -> str:
         return _(
