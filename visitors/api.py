@@ -31,9 +31,10 @@ from denpasar_checkin.nik import nik_hash, nik_validate
 from denpasar_checkin.ratelimit import RateLimited, ratelimit_client, ratelimit_nik
 from offices.access import user_can_access_office, user_sees_truth_at
 from offices.models import Office
-from offices.selectors import entrance_office_id
+from offices.selectors import entrance_office_id, hosts_matching
 from screening.selectors import effective_capacity, restriction_level_current
 
+from .selectors import entrance_by_code
 from .serializers import (
     CheckinAnswerSerializer,
     CheckinRequestSerializer,
@@ -304,3 +305,44 @@ def office_occupancy(request: Request, office_id: int) -> Response:
             percentage=percentage,
         )
     )
+
+
+HOST_QUERY_MIN, HOST_QUERY_MAX = 2, 60
+
+
+class HostSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The staff id a check-in names as its host.")
+    name = serializers.CharField()
+
+
+@extend_schema(
+    operation_id="entrances_hosts_list",
+    summary="Whom a visitor can name as their host at this entrance's office",
+    description=(
+        "Anonymous and rate-limited. Active staff of the entrance's office who receive visitors and whose name holds "
+        f"every word of `q` ({HOST_QUERY_MIN}-{HOST_QUERY_MAX} characters), at most 10, by name: id and name only."
+    ),
+    parameters=[
+        OpenApiParameter("q", OpenApiTypes.STR, OpenApiParameter.QUERY, required=True, description="Part of a name."),
+        _RETRY_AFTER,
+    ],
+    responses={200: HostSerializer(many=True), 400: _FIELD_ERRORS, 404: _ENTRANCE_ERRORS, 429: _RATE_LIMITED},
+    tags=["check-in"],
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def entrance_hosts(request: Request, code: str) -> Response:
+    # Its own budget: typing a name sends a request per pause, which must not use up the check-in's.
+    ratelimit_client(request, scope="hosts")
+    query = " ".join(request.query_params.get("q", "").split())
+    if not HOST_QUERY_MIN <= len(query) <= HOST_QUERY_MAX:
+        message = _("Type %(min)d to %(max)d letters of the name.") % {"min": HOST_QUERY_MIN, "max": HOST_QUERY_MAX}
+        return Response({"q": [message]}, status=400)
+    entrance = entrance_by_code(code=code)
+    if entrance is None or not entrance.active:
+        return _error(
+            _("This QR code is not valid or no longer in use. Please ask the officer at the door."),
+            code="entrance_unknown",
+            status=404,
+        )
+    return Response(HostSerializer(hosts_matching(office_id=entrance.office_id, query=query), many=True).data)

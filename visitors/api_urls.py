@@ -10,4 +10,5 @@ urlpatterns = [
     path("checkins/", api.checkin_create, name="checkins"),
     path("checkouts/", api.checkout_create, name="checkouts"),
     path("offices/<int:office_id>/occupancy/", api.office_occupancy, name="office-occupancy"),
+    path("entrances/<str:code>/hosts/", api.entrance_hosts, name="entrance-hosts"),
 ]
