@@ -14,46 +14,27 @@ app = Celery("denpasar_checkin")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Every periodic task expires after its own interval: after an outage a backlog of copies is dropped, not replayed.
+
+def _every(task: str, *, seconds: float) -> dict:
+    """A beat entry run every `seconds`; a run the worker did not start within that time is dropped, not piled up."""
+    return {"task": task, "schedule": seconds, "options": {"expires": seconds}}
+
+
 app.conf.beat_schedule = {
     # Keep the status cache warm for staff and people seen in the last 14 days (and ask the upstream source again).
-    "status-refresh": {
-        "task": "screening.tasks.health_statuses_refresh",
-        "schedule": 3600.0,
-        "options": {"expires": 3600},
-    },
+    "status-refresh": _every("screening.tasks.health_statuses_refresh", seconds=3600.0),
     # Close forgotten visits at the office's closing time (plus grace) or after the maximum stay.
-    "auto-checkout": {
-        "task": "visitors.tasks.visits_auto_checkout",
-        "schedule": 300.0,
-        "options": {"expires": 300},
-    },
+    "auto-checkout": _every("visitors.tasks.visits_auto_checkout", seconds=300.0),
     # Counters against open visits; drift is fixed, logged and audited.
-    "occupancy-reconcile": {
-        "task": "visitors.tasks.occupancy_reconcile",
-        "schedule": 900.0,
-        "options": {"expires": 900},
-    },
+    "occupancy-reconcile": _every("visitors.tasks.occupancy_reconcile", seconds=900.0),
     # Satgas alerts not yet notified: every check-in alert (no request queues one), and status alerts whose own task
     # was lost or gave up.
-    "scan-alerts-send": {
-        "task": "visitors.tasks.scan_alerts_send",
-        "schedule": 10.0,
-        "options": {"expires": 10},
-    },
+    "scan-alerts-send": _every("visitors.tasks.scan_alerts_send", seconds=10.0),
     # Exposure notices still unsent to the WhatsApp/SMS gateway (task lost with the broker, or out of retries).
-    "exposure-notices-requeue": {
-        "task": "reports.tasks.exposure_notices_requeue",
-        "schedule": 300.0,
-        "options": {"expires": 300},
-    },
+    "exposure-notices-requeue": _every("reports.tasks.exposure_notices_requeue", seconds=300.0),
     # Pending cases past PENDING_EXPIRE_MINUTES, or settled by an admission elsewhere, are closed and audited. The
     # door queue already hides them at read time; this keeps the records (and the queue's index) true.
-    "pending-expire": {
-        "task": "visitors.tasks.pending_expire",
-        "schedule": 60.0,
-        "options": {"expires": 60},
-    },
+    "pending-expire": _every("visitors.tasks.pending_expire", seconds=60.0),
     # UU PDP: personal data past RETENTION_DAYS, statuses not refreshed for STATUS_RETENTION_DAYS.
     "retention-purge": {
         "task": "visitors.tasks.retention_purge",

@@ -66,6 +66,14 @@ class ExposureContactSerializer(serializers.Serializer):
     first_overlap_at = serializers.DateTimeField()
 
 
+# What both person-keyed endpoints answer besides their 200 (see _for_person).
+_PERSON_ERRORS = {
+    400: OpenApiResponse(OpenApiTypes.OBJECT, description='Bad input: {"field": ["message", ...]}.'),
+    403: ErrorSerializer,
+    404: OpenApiResponse(ErrorSerializer, description="No check-in records for this NIK and name."),
+}
+
+
 @extend_schema(
     operation_id="exposures_create",
     summary="People whose visits overlapped a positive person's",
@@ -75,12 +83,7 @@ class ExposureContactSerializer(serializers.Serializer):
         "contact and office, first contact first. Every call is written to the audit log."
     ),
     request=ExposureRequestSerializer,
-    responses={
-        200: ExposureContactSerializer(many=True),
-        400: OpenApiResponse(OpenApiTypes.OBJECT, description='Bad input: {"field": ["message", ...]}.'),
-        403: ErrorSerializer,
-        404: OpenApiResponse(ErrorSerializer, description="No check-in records for this NIK and name."),
-    },
+    responses={200: ExposureContactSerializer(many=True), **_PERSON_ERRORS},
     tags=["contact tracing"],
 )
 @api_view(["POST"])
@@ -140,12 +143,7 @@ class ExposureNotifySerializer(serializers.Serializer):
         "skips contacts already told. Audited."
     ),
     request=ExposureRequestSerializer,
-    responses={
-        200: ExposureNotifySerializer,
-        400: OpenApiResponse(OpenApiTypes.OBJECT, description='Bad input: {"field": ["message", ...]}.'),
-        403: ErrorSerializer,
-        404: OpenApiResponse(ErrorSerializer, description="No check-in records for this NIK and name."),
-    },
+    responses={200: ExposureNotifySerializer, **_PERSON_ERRORS},
     tags=["contact tracing"],
 )
 @api_view(["POST"])

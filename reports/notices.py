@@ -101,7 +101,6 @@ def exposure_notify(
     Raises ExposureSinceRequired like the report.
     """
     report = exposure_report_run(person=person, since=since, now=now)
-    window_from = local_midnight(report.since)
     contacts = _first_per_contact(report.contacts)
     devices = set(
         Device.objects.filter(person_id__in=[c.person_id for c in contacts]).values_list("person_id", flat=True)
@@ -110,50 +109,21 @@ def exposure_notify(
     to_send: list[int] = []
     notified = already = unreachable = 0
     with transaction.atomic():
-        case, created = ExposureCase.objects.get_or_create(
-            case_person=person,
-            window_from=window_from,
-            defaults={
-                "window_until": now,
-                "created_at": now,
-                "created_by": actor if actor is not None and actor.is_authenticated else None,
-            },
-        )
-        if not created and case.window_until < now:
-            ExposureCase.objects.filter(pk=case.pk, window_until__lt=now).update(window_until=now)
+        case = _case_for(person=person, window_from=local_midnight(report.since), now=now, actor=actor)
         told = set(ExposureNotice.objects.filter(case=case).values_list("person_id", flat=True))
         for contact in contacts:
+            phone = (contact.phone or "")[:20]
             if contact.person_id in told:
                 already += 1
-                continue
-            phone = (contact.phone or "")[:20]
-            if not phone and contact.person_id not in devices:
+            elif not phone and contact.person_id not in devices:
                 unreachable += 1
-                continue
-            # get_or_create under the unique (case, person): a concurrent send of the same case creates it once.
-            notice, made = ExposureNotice.objects.get_or_create(
-                case=case,
-                person_id=contact.person_id,
-                defaults={
-                    "office_id": contact.office_id,
-                    "window_from": contact.first_overlap_at,
-                    "window_until": contact.last_overlap_at,
-                    "phone": phone,
-                    "message": notice_message(
-                        advice=advice,
-                        office=contact.office,
-                        window_from=contact.first_overlap_at,
-                        window_until=contact.last_overlap_at,
-                    ),
-                    "created_at": now,
-                },
-            )
-            if not made:
+            elif (notice := _notice_create(case=case, contact=contact, phone=phone, advice=advice, now=now)) is None:
                 already += 1
-                continue
-            notified += 1
-            if notice.phone:
-                to_send.append(notice.pk)
+            else:
+                notified += 1
+                if notice.phone:
+                    to_send.append(notice.pk)
+        result = ExposureNotifyResult(case_id=case.pk, notified=notified, already=already, unreachable=unreachable)
         audit_record(
             actor=actor,
             action="exposure.notified",
@@ -172,7 +142,50 @@ def exposure_notify(
         if settings.NOTIFY_WEBHOOK_URL:
             for notice_id in to_send:
                 transaction.on_commit(functools.partial(task_enqueue, SEND_TASK, notice_id=notice_id))
-    return ExposureNotifyResult(case_id=case.pk, notified=notified, already=already, unreachable=unreachable)
+    return result
+
+
+def _case_for(
+    *, person: Person, window_from: datetime.datetime, now: datetime.datetime, actor: AbstractBaseUser | None
+) -> ExposureCase:
+    """The case of (person, window start), made now or found again; a later send stretches its window to now."""
+    case, created = ExposureCase.objects.get_or_create(
+        case_person=person,
+        window_from=window_from,
+        defaults={
+            "window_until": now,
+            "created_at": now,
+            "created_by": actor if actor is not None and actor.is_authenticated else None,
+        },
+    )
+    if not created and case.window_until < now:
+        ExposureCase.objects.filter(pk=case.pk, window_until__lt=now).update(window_until=now)
+    return case
+
+
+def _notice_create(
+    *, case: ExposureCase, contact: ExposureContact, phone: str, advice: str, now: datetime.datetime
+) -> ExposureNotice | None:
+    """The contact's notice for this case, or None when it already existed (a concurrent send of the same case)."""
+    # get_or_create under the unique (case, person): a concurrent send of the same case creates it once.
+    notice, made = ExposureNotice.objects.get_or_create(
+        case=case,
+        person_id=contact.person_id,
+        defaults={
+            "office_id": contact.office_id,
+            "window_from": contact.first_overlap_at,
+            "window_until": contact.last_overlap_at,
+            "phone": phone,
+            "message": notice_message(
+                advice=advice,
+                office=contact.office,
+                window_from=contact.first_overlap_at,
+                window_until=contact.last_overlap_at,
+            ),
+            "created_at": now,
+        },
+    )
+    return notice if made else None
 
 
 def exposure_notify_by_nik(

@@ -21,17 +21,11 @@ from screening.names import names_match
 
 from .inputs import name_clean, nik_clean
 from .models import Device, ExposureCase, ExposureNotice, Person, ScanEvent, Visit
+from .services import CheckinError
 
 
-class OwnDataError(Exception):
+class OwnDataError(CheckinError):
     """A request about one's own data that cannot be done; `code` is stable, `message` is for the person."""
-
-    status = 400
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class StillInside(OwnDataError):
@@ -167,49 +161,7 @@ def person_data_export(
     NIK are the child's (an officer can export them with the child's own NIK).
     """
     now = now or timezone.now()
-    visits = [
-        {
-            "office": row.visit.office.name,
-            "entrance_in": row.visit.entrance_in.name,
-            "entrance_out": row.visit.entrance_out.name if row.visit.entrance_out else None,
-            "kind": row.visit.kind,
-            "checked_in_at": _iso(row.visit.checked_in_at),
-            "checked_out_at": _iso(row.visit.checked_out_at),
-            "closed_by": row.visit.closed_by,
-            "phone": row.visit.phone,
-            "children": row.children,
-            "kept_for_exposure_case_until": _iso(row.kept_until),
-        }
-        for row in person_visits(person=person, now=now, within_retention=False)
-    ]
-    scans = [
-        {
-            "office": scan.office.name,
-            "entrance": scan.entrance.name,
-            "action": scan.action,
-            "outcome": scan.outcome,
-            "reason": scan.reason,
-            "colour": scan.colour,
-            "children": scan.dependants,
-            "at": _iso(scan.created_at),
-        }
-        for scan in ScanEvent.objects.filter(person=person)
-        .select_related("office", "entrance")
-        .order_by("-created_at", "-pk")
-    ]
-    notices = [
-        {
-            "office": notice.office.name,
-            "date": timezone.localtime(notice.window_from).date().isoformat(),
-            "window_from": _iso(notice.window_from),
-            "window_until": _iso(notice.window_until),
-            "message": notice.message,
-            "phone": notice.phone,
-            "created_at": _iso(notice.created_at),
-            "acknowledged_at": _iso(notice.acknowledged_at),
-        }
-        for notice in ExposureNotice.objects.filter(person=person).select_related("office").order_by("created_at")
-    ]
+    visits, scans, notices = _visits_export(person, now=now), _scans_export(person), _notices_export(person)
     audit_record(actor=actor, action="person.data_exported", obj=person, detail=_audit_detail(person, via))
     return {
         "exported_at": _iso(now),
@@ -226,6 +178,58 @@ def person_data_export(
         "scans": scans,
         "notices": notices,
     }
+
+
+def _visits_export(person: Person, *, now: datetime.datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "office": row.visit.office.name,
+            "entrance_in": row.visit.entrance_in.name,
+            "entrance_out": row.visit.entrance_out.name if row.visit.entrance_out else None,
+            "kind": row.visit.kind,
+            "checked_in_at": _iso(row.visit.checked_in_at),
+            "checked_out_at": _iso(row.visit.checked_out_at),
+            "closed_by": row.visit.closed_by,
+            "phone": row.visit.phone,
+            "children": row.children,
+            "kept_for_exposure_case_until": _iso(row.kept_until),
+        }
+        for row in person_visits(person=person, now=now, within_retention=False)
+    ]
+
+
+def _scans_export(person: Person) -> list[dict[str, Any]]:
+    scans = ScanEvent.objects.filter(person=person).select_related("office", "entrance").order_by("-created_at", "-pk")
+    return [
+        {
+            "office": scan.office.name,
+            "entrance": scan.entrance.name,
+            "action": scan.action,
+            "outcome": scan.outcome,
+            "reason": scan.reason,
+            "colour": scan.colour,
+            "children": scan.dependants,
+            "at": _iso(scan.created_at),
+        }
+        for scan in scans
+    ]
+
+
+def _notices_export(person: Person) -> list[dict[str, Any]]:
+    notices = ExposureNotice.objects.filter(person=person).select_related("office").order_by("created_at")
+    return [
+        {
+            "office": notice.office.name,
+            "date": timezone.localtime(notice.window_from).date().isoformat(),
+            "window_from": _iso(notice.window_from),
+            "window_until": _iso(notice.window_until),
+            "message": notice.message,
+            "phone": notice.phone,
+            "created_at": _iso(notice.created_at),
+            "acknowledged_at": _iso(notice.acknowledged_at),
+        }
+        for notice in notices
+    ]
 
 
 # --- writing ------------------------------------------------------------------------------------------------------

@@ -438,73 +438,111 @@ def _already_inside(*, door: _Door, arrival: Arrival, now: datetime.datetime) ->
     )
 
 
-def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: datetime.datetime) -> CheckinResult:
-    """The decision's writes, all or nothing: the person, the gate, the visits, the scan event, the device."""
-    read = door.read
+@dataclass(frozen=True, slots=True)
+class _WritePlan:
+    """Which writes an admission makes besides the scan event (and the visit, when admitted)."""
+
+    person_changes: dict[str, Any]
+    closes_elsewhere: bool
+    children_come: bool
+    remember: bool
+    # Any of the above (or a new person, or an officer's approval): only then is a transaction needed.
+    other_writes: bool
+
+
+def _write_plan(*, read: EntranceRead, arrival: Arrival, decision: Decision) -> _WritePlan:
     person_changes = _person_changes(read=read, arrival=arrival)
     children_come = not arrival.stranger and decision.outcome != Outcome.DENIED
     children_come = children_come and bool(arrival.children or arrival.approving)
     remember = arrival.remember_device and arrival.typed
-    # Writes beside the scan event (and the visit, when admitted): only these need the transactional path.
     closes_elsewhere = bool(read.open_visit_id) and not arrival.stranger
     new_person = read.person_id is None and not arrival.stranger
     other_writes = any((arrival.approving, new_person, person_changes, closes_elsewhere, children_come, remember))
+    return _WritePlan(person_changes, closes_elsewhere, children_come, remember, other_writes)
+
+
+@dataclass(slots=True)
+class _Written:
+    decision: Decision
+    event_id: int
+    counted: list[int]
+    visit_id: int | None = None
+    gate: GateResult | None = None
+    device_token: str | None = None
+
+
+def _admission_write(*, door: _Door, arrival: Arrival, decision: Decision, now: datetime.datetime) -> CheckinResult:
+    """The decision's writes, all or nothing: the person, the gate, the visits, the scan event, the device."""
+    read = door.read
+    plan = _write_plan(read=read, arrival=arrival, decision=decision)
     one_statement = connection.vendor == "postgresql" and getattr(settings, "ADMISSION_ONE_STATEMENT", False)
-    if decision.admitted and not other_writes and one_statement and read.staff_inside is not None:
+    if decision.admitted and not plan.other_writes and one_statement and read.staff_inside is not None:
         return _admit_in_one_statement(door=door, arrival=arrival, decision=decision, now=now)
-    several_writes = decision.admitted or other_writes
-    gate, visit_id, device_token = None, None, None
     # A refusal of a known person writes one row, which commits on its own: a transaction would add two round trips
     # (BEGIN, COMMIT) to a third of all scans. Inside a caller's transaction a savepoint keeps a failed INSERT (a
     # repeated nonce) from spoiling it.
+    several_writes = decision.admitted or plan.other_writes
     with transaction.atomic() if several_writes or connection.in_atomic_block else contextlib.nullcontext():
-        if arrival.approving is not None:
-            scan_case_lock(arrival.approving.pk)
-        person_id = _person_save(read=read, arrival=arrival, changes=person_changes, now=now)
-        if closes_elsewhere:
-            # One open visit per person: coming in here closes the visit at the other office.
-            visit_close(
-                visit_id=read.open_visit_id,
-                office_id=read.open_visit_office_id,
-                kind=read.open_visit_kind,
-                closed_by=ClosedBy.SYSTEM,
-                now=now,
-            )
-        child_ids = _children_people(arrival) if children_come else []
-        if decision.admitted:
-            decision, visit_id, gate = _gate_pass(
-                door=door, decision=decision, person_id=person_id, phone=arrival.phone, child_ids=child_ids, now=now
-            )
-        counted = child_ids if decision.outcome != Outcome.DENIED else []
-        event_id = _scan_insert(
-            door=door,
-            arrival=arrival,
-            decision=decision,
-            person_id=person_id,
-            visit_id=visit_id,
-            kind=door.kind,
-            dependants=len(counted),
-            now=now,
-        )
-        if decision.outcome == Outcome.PENDING and counted:
-            _children_keep(scan_id=event_id, child_ids=counted)
-        if arrival.approving is not None and decision.admitted:
-            _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
-        if remember and decision.admitted:
-            device_token = _device_remember(person_id=person_id, now=now)
+        written = _admission_rows(door=door, arrival=arrival, decision=decision, plan=plan, now=now)
+        event_id = written.event_id
         transaction.on_commit(lambda: _after_commit(event_id=event_id, entrance_id=read.id))
+    gate = written.gate
     return _result(
         door=door,
         arrival=arrival,
-        decision=decision,
+        decision=written.decision,
         kind=door.kind,
-        visit_id=visit_id,
+        visit_id=written.visit_id,
         event_id=event_id,
         occupancy=gate if gate is not None and gate.admitted else _occupancy_as_read(read),
         at=now,
-        dependants=len(counted) if decision.admitted else 0,
-        device_token=device_token,
+        dependants=len(written.counted) if written.decision.admitted else 0,
+        device_token=written.device_token,
     )
+
+
+def _admission_rows(
+    *, door: _Door, arrival: Arrival, decision: Decision, plan: _WritePlan, now: datetime.datetime
+) -> _Written:
+    """The rows of an admission in the caller's transaction; a full office turns `decision` into capacity_full."""
+    read = door.read
+    if arrival.approving is not None:
+        scan_case_lock(arrival.approving.pk)
+    person_id = _person_save(read=read, arrival=arrival, changes=plan.person_changes, now=now)
+    if plan.closes_elsewhere:
+        # One open visit per person: coming in here closes the visit at the other office.
+        visit_close(
+            visit_id=read.open_visit_id,
+            office_id=read.open_visit_office_id,
+            kind=read.open_visit_kind,
+            closed_by=ClosedBy.SYSTEM,
+            now=now,
+        )
+    child_ids = _children_people(arrival) if plan.children_come else []
+    visit_id, gate = None, None
+    if decision.admitted:
+        decision, visit_id, gate = _gate_pass(
+            door=door, decision=decision, person_id=person_id, phone=arrival.phone, child_ids=child_ids, now=now
+        )
+    counted = child_ids if decision.outcome != Outcome.DENIED else []
+    event_id = _scan_insert(
+        door=door,
+        arrival=arrival,
+        decision=decision,
+        person_id=person_id,
+        visit_id=visit_id,
+        kind=door.kind,
+        dependants=len(counted),
+        now=now,
+    )
+    if decision.outcome == Outcome.PENDING and counted:
+        _children_keep(scan_id=event_id, child_ids=counted)
+    if arrival.approving is not None and decision.admitted:
+        _case_resolve(scan=arrival.approving, arrival=arrival, now=now)
+    written = _Written(decision=decision, event_id=event_id, counted=counted, visit_id=visit_id, gate=gate)
+    if plan.remember and decision.admitted:
+        written.device_token = _device_remember(person_id=person_id, now=now)
+    return written
 
 
 def _admit_in_one_statement(

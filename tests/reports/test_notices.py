@@ -21,20 +21,14 @@ from reports.notices import (
 )
 from reports.services import exposure_export, exposure_report_for_person
 from tests.celery_worker import queue_length, queue_purge, wait_for, worker_running
-from tests.factories import EntranceFactory, PersonFactory, VisitFactory, nik_make
+from tests.factories import EntranceFactory, PersonFactory, nik_make
 from tests.loopback import Reply
-from visitors.models import ClosedBy, Device, ExposureCase, ExposureNotice
+from visitors.models import Device, ExposureCase, ExposureNotice
 
-from .scenarios import csv_rows
+from .scenarios import csv_rows, visit
 
 CASE_NAME = "Ni Luh Putu Ayu"
 CASE_NIK = nik_make(9401)
-
-
-def closed(person, entrance, start, end):
-    return VisitFactory(
-        person=person, entrance_in=entrance, checked_in_at=start, checked_out_at=end, closed_by=ClosedBy.PERSON
-    )
 
 
 def case_world(now: datetime.datetime, *, phones: int = 2) -> dict:
@@ -43,19 +37,19 @@ def case_world(now: datetime.datetime, *, phones: int = 2) -> dict:
     entrance, later = EntranceFactory(), EntranceFactory()
     case = PersonFactory(nik=CASE_NIK, name=CASE_NAME)
     start, end = now - datetime.timedelta(hours=3), now - datetime.timedelta(hours=1)
-    closed(case, entrance, start, end)
-    closed(case, later, end + datetime.timedelta(minutes=10), end + datetime.timedelta(minutes=40))
+    visit(case, entrance, start, end)
+    visit(case, later, end + datetime.timedelta(minutes=10), end + datetime.timedelta(minutes=40))
     with_phone = [PersonFactory(name=f"Kontak {n}", phone=f"08123450{n:04d}") for n in range(phones)]
     for n, person in enumerate(with_phone):
-        closed(person, entrance, start + datetime.timedelta(minutes=n), end)
+        visit(person, entrance, start + datetime.timedelta(minutes=n), end)
     device_only = PersonFactory(name="Punya Perangkat", phone="")
-    closed(device_only, entrance, start, start + datetime.timedelta(minutes=30))
+    visit(device_only, entrance, start, start + datetime.timedelta(minutes=30))
     Device.objects.create(person=device_only, token_hash="a" * 64)
     nobody = PersonFactory(name="Tanpa Kontak", phone="")
-    closed(nobody, entrance, start, start + datetime.timedelta(minutes=30))
+    visit(nobody, entrance, start, start + datetime.timedelta(minutes=30))
     two_offices = PersonFactory(name="Dua Kantor", phone="081299990000")
-    closed(two_offices, entrance, start + datetime.timedelta(minutes=90), end)
-    closed(two_offices, later, end + datetime.timedelta(minutes=20), end + datetime.timedelta(hours=2))
+    visit(two_offices, entrance, start + datetime.timedelta(minutes=90), end)
+    visit(two_offices, later, end + datetime.timedelta(minutes=20), end + datetime.timedelta(hours=2))
     return {
         "case": case,
         "entrance": entrance,

@@ -12,27 +12,16 @@ from rest_framework.test import APIClient
 
 from offices.models import AuditEvent
 from screening.vocabulary import CaseStatus
-from tests.factories import EntranceFactory, HealthStatusFactory, PersonFactory, UserFactory, VisitFactory, nik_make
-from visitors.models import ClosedBy, Device, ExposureNotice
+from tests.factories import EntranceFactory, HealthStatusFactory, PersonFactory, UserFactory, nik_make
+from visitors.models import Device, ExposureNotice
+
+from .scenarios import NOW, at, visit
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/exposures/notify/"
-TZ = datetime.timezone(datetime.timedelta(hours=8))
-NOW = datetime.datetime(2024, 3, 10, 12, 0, tzinfo=TZ)
 NAME = "Ni Luh Putu Ayu"
 NIK = nik_make(9501)
-
-
-def at(day: int, hhmm: str) -> datetime.datetime:
-    hour, minute = map(int, hhmm.split(":"))
-    return datetime.datetime(2024, 3, day, hour, minute, tzinfo=TZ)
-
-
-def closed(person, entrance, start, end):
-    return VisitFactory(
-        person=person, entrance_in=entrance, checked_in_at=start, checked_out_at=end, closed_by=ClosedBy.PERSON
-    )
 
 
 @pytest.fixture(autouse=True)
@@ -46,14 +35,14 @@ def case():
     entrance = EntranceFactory()
     index = PersonFactory(nik=NIK, name=NAME)
     HealthStatusFactory(nik=NIK, name=NAME, case_status=CaseStatus.POSITIVE, case_reported_on=datetime.date(2024, 3, 9))
-    closed(index, entrance, at(10, "08:00"), at(10, "09:00"))
+    visit(index, entrance, at(10, "08:00"), at(10, "09:00"))
     phone = PersonFactory(name="I Made Wirawan", phone="081234500001")
-    closed(phone, entrance, at(10, "08:20"), at(10, "10:00"))
+    visit(phone, entrance, at(10, "08:20"), at(10, "10:00"))
     device = PersonFactory(name="Ketut Sari", phone="")
-    closed(device, entrance, at(10, "08:30"), at(10, "08:40"))
+    visit(device, entrance, at(10, "08:30"), at(10, "08:40"))
     Device.objects.create(person=device, token_hash="b" * 64)
     nobody = PersonFactory(name="Wayan Budi", phone="")
-    closed(nobody, entrance, at(10, "08:50"), at(10, "09:30"))
+    visit(nobody, entrance, at(10, "08:50"), at(10, "09:30"))
     return {"entrance": entrance, "index": index, "phone": phone, "device": device, "nobody": nobody}
 
 
